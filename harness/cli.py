@@ -1,0 +1,106 @@
+"""The `harness` command: parse arguments, call the library, turn known errors into one line + exit 2.
+
+Heavy libraries (torch, transformers) are imported inside the commands that need them, so that
+`harness --help` and `harness scenarios validate` start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+EXIT_BAD_INPUT = 2
+
+
+def _cmd_scenarios_list(args: argparse.Namespace) -> int:
+    from harness.config import builtin_scenario_paths, load_scenario
+
+    paths = [Path(p) for p in args.paths] or builtin_scenario_paths()
+    rows = []
+    for p in paths:
+        s = load_scenario(p)
+        sizes = "  ".join(f"{name} {v.train}/{v.eval}" for name, v in s.spec.profiles.items())
+        update = f" +update {len(s.eval_update)}" if s.eval_update else ""
+        rows.append((s.name, s.kind, f"{len(s.corpus)} docs{update}", sizes, str(p)))
+    header = ("name", "kind", "corpus", "train/eval per profile", "file")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    for r in [header] + rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def _cmd_scenarios_validate(args: argparse.Namespace) -> int:
+    from harness.config import load_scenario
+
+    failed = 0
+    for p in args.paths:
+        try:
+            load_scenario(p)
+        except HarnessError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+        else:
+            print(f"ok {p}")
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from harness.config import builtin_scenario_paths, load_scenario, resolve_scenario_arg
+
+    paths = [resolve_scenario_arg(s) for s in args.scenario] if args.scenario else builtin_scenario_paths()
+    scenarios = [load_scenario(p) for p in paths]
+    for s in scenarios:
+        s.sizes(args.profile)  # an unknown profile is an input error before any work starts
+    raise HarnessError("run: no strategy is available yet; nothing was run and no result was written")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Measure RAG, LoRA, QLoRA and hybrids on your own scenarios, and recommend one.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sc = sub.add_parser("scenarios", help="list or validate scenario files")
+    sc_sub = sc.add_subparsers(dest="scenarios_command", required=True, metavar="ACTION")
+    ls = sc_sub.add_parser("list", help="name, kind and sizes of the built-in scenarios (or of PATHs)")
+    ls.add_argument("paths", nargs="*", help="scenario YAML files (default: the built-in ones)")
+    ls.set_defaults(func=_cmd_scenarios_list)
+    va = sc_sub.add_parser("validate", help="check scenario files and their data; 'ok' per file or one error line")
+    va.add_argument("paths", nargs="+", help="scenario YAML files")
+    va.set_defaults(func=_cmd_scenarios_validate)
+
+    run = sub.add_parser("run", help="run the scenario x strategy matrix on one model")
+    run.add_argument("--scenario", action="append", metavar="NAME|PATH",
+                     help="a built-in scenario name or a YAML path; repeat for several (default: all built-in)")
+    run.add_argument("--strategy", action="append", metavar="NAME",
+                     help="strategy to run; repeat for several (default: the profile's matrix)")
+    run.add_argument("--model", default="embedded",
+                     help="'embedded' (SmolLM2-135M-Instruct, offline), a local HF folder, or a hub id")
+    run.add_argument("--profile", default="quick", help="smoke | quick | full (sizes come from the scenario)")
+    run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<timestamp>)")
+    run.add_argument("--seed", type=int, default=0, help="seed for training and sampling")
+    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                     help="auto picks CUDA with bf16 when available, else the CPU")
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def entrypoint() -> None:
+    sys.exit(main())

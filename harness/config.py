@@ -1,0 +1,263 @@
+"""Scenario files: schema, `include:`, path rules and the cross-checks that make a scenario usable.
+
+`load_scenario` is the only way in: it returns a fully checked Scenario or raises ConfigError
+with one line naming the file, the field and what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.data import Document, EvalItem, TrainItem, read_jsonl
+from harness.errors import ConfigError, format_validation_error
+
+Kind = Literal["vertical_vocabulary", "multi_fact_qa", "business_flow", "custom"]
+KINDS: tuple[str, ...] = get_args(Kind)
+DATA_DIR_ENV = "HARNESS_DATA_DIR"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProfileSizes(_Strict):
+    """How many train and eval records a profile takes (the first N of each file)."""
+
+    train: int = Field(ge=1)
+    eval: int = Field(ge=1)
+
+
+class CorpusUpdate(_Strict):
+    """A later version of the corpus and the eval items whose answers follow it."""
+
+    corpus: str
+    eval: str
+
+
+class ScenarioSpec(_Strict):
+    """The YAML file as written (after `include:` merging), before any data is read."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    description: str = Field(min_length=1)
+    kind: Kind
+    corpus: str
+    train: str
+    eval: str
+    corpus_update: CorpusUpdate | None = None
+    scorer: str
+    profiles: dict[str, ProfileSizes] = Field(min_length=1)
+
+    @field_validator("scorer")
+    @classmethod
+    def _known_scorer(cls, v: str) -> str:
+        from harness.scorers import SCORERS
+
+        if v not in SCORERS:
+            raise ValueError(f"unknown scorer '{v}' (known: {', '.join(sorted(SCORERS.names()))})")
+        return v
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario with its records loaded."""
+
+    spec: ScenarioSpec
+    path: Path
+    corpus: list[Document]
+    train: list[TrainItem]
+    eval: list[EvalItem]
+    corpus_update: list[Document] | None = None
+    eval_update: list[EvalItem] | None = None
+    # sha256 of the YAML and of every data file, so that results can be tied to exact inputs
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    def sizes(self, profile: str) -> ProfileSizes:
+        try:
+            return self.spec.profiles[profile]
+        except KeyError:
+            raise ConfigError(
+                f"{self.path}: profiles: no profile '{profile}' (defined: {', '.join(self.spec.profiles)})"
+            ) from None
+
+    def train_for(self, profile: str) -> list[TrainItem]:
+        return self.train[: self.sizes(profile).train]
+
+    def eval_for(self, profile: str) -> list[EvalItem]:
+        return self.eval[: self.sizes(profile).eval]
+
+    def eval_update_for(self, profile: str) -> list[EvalItem]:
+        return (self.eval_update or [])[: self.sizes(profile).eval]
+
+
+# ----------------------------------------------------------------------------- YAML + include
+def _read_yaml(path: Path, shown: str) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{shown}{where}: invalid YAML: {problem}") from None
+    if raw is None:
+        raise ConfigError(f"{shown}: the file is empty")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{shown}: expected a mapping of fields, got {type(raw).__name__}")
+    return raw
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _load_with_includes(path: Path, shown: str, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Like lm-eval's `include:`: included files are merged first, the including file wins."""
+    if path in stack:
+        raise ConfigError(f"{shown}: include: cycle (a file includes itself)")
+    raw = _read_yaml(path, shown)
+    includes = raw.pop("include", None)
+    if includes is None:
+        return raw
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ConfigError(f"{shown}: include: expected a path or a list of paths")
+    merged: dict[str, Any] = {}
+    for inc in includes:
+        inc_path = (path.parent / inc).resolve()
+        if not inc_path.is_file():
+            raise ConfigError(f"{shown}: include: file not found: {inc}")
+        merged = _deep_merge(merged, _load_with_includes(inc_path, f"{shown} -> {inc}", stack + (path,)))
+    return _deep_merge(merged, raw)
+
+
+# ----------------------------------------------------------------------------- paths
+def allowed_roots(yaml_path: Path) -> list[Path]:
+    """Where a scenario's data may live: its project folder, and the user's data folders.
+
+    The project folder is the YAML's folder, or that folder's parent when it is called
+    `scenarios` (the layout `scenarios/x.yaml` + `datasets/x/...`). HARNESS_DATA_DIR may add
+    more folders (os.pathsep-separated).
+    """
+    here = yaml_path.resolve().parent
+    roots = [here.parent if here.name == "scenarios" else here]
+    roots += [Path(p).expanduser().resolve() for p in os.environ.get(DATA_DIR_ENV, "").split(os.pathsep) if p]
+    return roots
+
+
+def _resolve_data_path(yaml_path: Path, shown: str, field_path: str, value: str) -> Path:
+    candidate = (yaml_path.parent / Path(value).expanduser()).resolve()
+    roots = allowed_roots(yaml_path)
+    if not any(candidate.is_relative_to(r) for r in roots):
+        raise ConfigError(
+            f"{shown}: {field_path}: path '{value}' leaves the scenario's folder "
+            f"(allowed: {', '.join(str(r) for r in roots)}; set {DATA_DIR_ENV} to allow another)"
+        )
+    if not candidate.is_file():
+        raise ConfigError(f"{shown}: {field_path}: file not found: {value}")
+    return candidate
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- cross-checks
+def _check_items(shown: str, items: list[EvalItem], doc_ids: set[str], spec: ScenarioSpec, corpus_name: str) -> None:
+    from harness.scorers import SCORERS
+
+    needs = SCORERS.get(spec.scorer).requires
+    for n, item in enumerate(items):
+        where = f"{shown}: item {n + 1} ('{item.id}')"
+        for gid in item.gold_doc_ids:
+            if gid not in doc_ids:
+                raise ConfigError(f"{where}: gold_doc_ids: unknown document id '{gid}' (not in {corpus_name})")
+        for fname in needs:
+            if not getattr(item, fname):
+                raise ConfigError(f"{where}: {fname}: required by scorer '{spec.scorer}' but empty")
+        if spec.kind == "multi_fact_qa" and len(set(item.gold_doc_ids)) < 2:
+            raise ConfigError(f"{where}: gold_doc_ids: a multi_fact_qa item needs at least two different documents")
+        if item.wrong_options and len(item.wrong_options) != 3:
+            raise ConfigError(f"{where}: wrong_options: expected 3 wrong options, got {len(item.wrong_options)}")
+        if item.reference in item.wrong_options:
+            raise ConfigError(f"{where}: wrong_options: the reference answer is listed as a wrong option")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge, validate and load a scenario YAML; ConfigError names what is wrong and where."""
+    yaml_path = Path(path)
+    shown = str(path)
+    raw = _load_with_includes(yaml_path.resolve(), shown)
+    try:
+        spec = ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{shown}: {format_validation_error(exc)}") from None
+
+    hashes = {"scenario": _sha256(yaml_path)}
+
+    def load(field_path: str, value: str, model: type) -> list:
+        p = _resolve_data_path(yaml_path, shown, field_path, value)
+        hashes[field_path] = _sha256(p)
+        return read_jsonl(p, model, shown=f"{shown}: {field_path} ({value})")
+
+    corpus = load("corpus", spec.corpus, Document)
+    train = load("train", spec.train, TrainItem)
+    evals = load("eval", spec.eval, EvalItem)
+    _check_items(f"{shown}: eval ({spec.eval})", evals, {d.id for d in corpus}, spec, "corpus")
+
+    corpus_u = eval_u = None
+    if spec.corpus_update is not None:
+        corpus_u = load("corpus_update.corpus", spec.corpus_update.corpus, Document)
+        eval_u = load("corpus_update.eval", spec.corpus_update.eval, EvalItem)
+        _check_items(f"{shown}: corpus_update.eval ({spec.corpus_update.eval})", eval_u,
+                     {d.id for d in corpus_u}, spec, "corpus_update.corpus")
+
+    for pname, sizes in spec.profiles.items():
+        for what, have in (("train", len(train)), ("eval", len(evals))):
+            want = getattr(sizes, what)
+            if want > have:
+                raise ConfigError(f"{shown}: profiles.{pname}.{what}: asks for {want} records but the file has {have}")
+
+    return Scenario(spec=spec, path=yaml_path, corpus=corpus, train=train, eval=evals,
+                    corpus_update=corpus_u, eval_update=eval_u, file_hashes=hashes)
+
+
+# ----------------------------------------------------------------------------- built-ins
+def project_root() -> Path:
+    """The checkout harness runs from (where the built-in scenarios/ and datasets/ live)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def builtin_scenario_paths() -> list[Path]:
+    return sorted((project_root() / "scenarios").glob("*.yaml"))
+
+
+def resolve_scenario_arg(value: str) -> Path:
+    """`--scenario` takes a path or the name of a built-in scenario."""
+    p = Path(value)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    for candidate in builtin_scenario_paths():
+        if candidate.stem == value:
+            return candidate
+    known = ", ".join(c.stem for c in builtin_scenario_paths())
+    raise ConfigError(f"--scenario: no scenario file or built-in scenario named '{value}' (built-in: {known})")

@@ -1,0 +1,46 @@
+"""Business-flow scorer: the first JSON object in the answer, compared field by field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from harness.data import EvalItem
+from harness.scorers.base import scorer
+
+
+def first_json_object(text: str) -> dict[str, Any] | None:
+    """The first parseable JSON object in `text`, tolerating prose or code fences around it."""
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            obj, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(obj, dict):
+            return obj
+        start = text.find("{", start + 1)
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip().lower() == b.strip().lower()
+    return a == b
+
+
+@scorer("business_flow", requires=("expected_fields",))
+def score_business_flow(answer: str, item: EvalItem) -> dict[str, float]:
+    """Headline: every expected field right; also JSON validity and the share of right fields."""
+    expected = item.expected_fields or {}
+    obj = first_json_object(answer)
+    if obj is None:
+        return {"accuracy": 0.0, "json_valid": 0.0, "field_accuracy": 0.0}
+    right = sum(_same(obj.get(k), v) for k, v in expected.items())
+    return {
+        "accuracy": float(right == len(expected)),
+        "json_valid": 1.0,
+        "field_accuracy": right / len(expected),
+    }

@@ -1,0 +1,19 @@
+"""Fact scorer: an answer is right when it states every required fact (numbers and units normalised)."""
+
+from __future__ import annotations
+
+from harness.data import EvalItem
+from harness.scorers.base import scorer
+from harness.textnorm import contains
+
+
+def fact_recall(answer: str, item: EvalItem) -> float:
+    hits = sum(contains(answer, fact) for fact in item.required_facts)
+    return hits / len(item.required_facts)
+
+
+@scorer("facts", requires=("required_facts",))
+def score_facts(answer: str, item: EvalItem) -> dict[str, float]:
+    """Item accuracy: all required facts present; fact_recall: the share present."""
+    recall = fact_recall(answer, item)
+    return {"accuracy": float(recall == 1.0), "fact_recall": recall}

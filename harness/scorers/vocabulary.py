@@ -1,0 +1,22 @@
+"""House-vocabulary scorer: the facts, said in the company's own words."""
+
+from __future__ import annotations
+
+from harness.data import EvalItem
+from harness.scorers.base import scorer
+from harness.scorers.facts import fact_recall
+from harness.textnorm import mentions
+
+
+@scorer("vocabulary", requires=("required_facts", "required_terms"))
+def score_vocabulary(answer: str, item: EvalItem) -> dict[str, float]:
+    """Right when every fact is stated, every house term used and no forbidden synonym appears."""
+    recall = fact_recall(answer, item)
+    terms_ok = all(mentions(answer, t) for t in item.required_terms) and not any(
+        mentions(answer, t) for t in item.forbidden_terms
+    )
+    return {
+        "accuracy": float(recall == 1.0 and terms_ok),
+        "fact_recall": recall,
+        "term_accuracy": float(terms_ok),
+    }

@@ -1,0 +1,77 @@
+"""Text normalisation shared by the data checks and the scorers.
+
+One source of truth for "does this text state that fact": the data tests use it to prove every
+reference is derivable from its gold documents, and the scorers use it to read model answers,
+so a fact counts the same way in both places.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Unit spellings that mean the same thing, mapped to the canonical house form (lower case).
+# Only applied right after a number, so "h" or "c" alone in prose is never rewritten.
+_UNIT_ALIASES: list[tuple[str, str]] = [
+    (r"newton[\s-]?met(?:re|er)s?|n\s?·\s?m|n\.m|nm", "n·m"),
+    (r"(?:running|operating)\s+hours|hours|hrs|hr|h", "h"),
+    (r"degrees?\s+celsius|deg(?:rees)?\.?\s*c|°\s?c", "°c"),
+    (r"working\s+days|business\s+days", "working days"),
+    (r"units|pieces|pcs", "units"),
+]
+_NUMBER_UNIT = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(" + "|".join(a for a, _ in _UNIT_ALIASES) + r")(?![\w])",
+    re.IGNORECASE,
+)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_SPACES = re.compile(r"\s+")
+
+
+def _canonical_unit(unit: str) -> str:
+    for pattern, canonical in _UNIT_ALIASES:
+        if re.fullmatch(pattern, unit, re.IGNORECASE):
+            return canonical
+    return unit.lower()
+
+
+def normalize(text: str) -> str:
+    """Lower-case, NFKC, thousands separators dropped, units in one spelling, single spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\u2011", "-").replace("\u2013", "-").replace("\u2014", "-")
+
+    def unit_sub(m: re.Match[str]) -> str:
+        number = m.group(1).replace(",", "")
+        if m.group(2):
+            number += "." + m.group(2)
+        return f"{number} {_canonical_unit(m.group(3))}"
+
+    text = _NUMBER_UNIT.sub(unit_sub, text)
+    text = _THOUSANDS.sub("", text)
+    return _SPACES.sub(" ", text.lower()).strip()
+
+
+def contains(text: str, phrase: str) -> bool:
+    """True when `phrase` occurs in `text` as whole words, after normalising both."""
+    needle = normalize(phrase)
+    if not needle:
+        return False
+    pattern = r"(?<![\w-])" + re.escape(needle) + r"(?![\w-])"
+    return re.search(pattern, normalize(text)) is not None
+
+
+def mentions(text: str, term: str) -> bool:
+    """Whole-word, case-insensitive match with NO unit rewriting.
+
+    Style checks need the writer's own spelling: "2000 hours" and "2,000 h" state the same fact,
+    but only one of them follows the house style.
+    """
+    hay = _SPACES.sub(" ", unicodedata.normalize("NFKC", text).lower())
+    needle = _SPACES.sub(" ", unicodedata.normalize("NFKC", term).lower()).strip()
+    if not needle:
+        return False
+    return re.search(r"(?<![\w-])" + re.escape(needle) + r"(?![\w-])", hay) is not None
+
+
+def tokens(text: str) -> list[str]:
+    """Word tokens of the normalised text, for token-level overlap scores."""
+    return re.findall(r"[\w·°-]+", normalize(text))
