@@ -1,0 +1,90 @@
+"""Peak memory and timers, labelled by kind so nobody mistakes CPU RSS for GPU memory.
+
+CUDA: torch.cuda.max_memory_allocated / reserved, reset at the start of a phase.
+CPU: the process's peak resident set (VmHWM), reset through /proc/self/clear_refs where Linux
+allows it; where it does not, the lifetime peak (ru_maxrss) is reported and labelled so.
+"""
+
+from __future__ import annotations
+
+import re
+import resource
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+def _vm_hwm_mb() -> float | None:
+    try:
+        m = re.search(r"VmHWM:\s+(\d+)\s+kB", open("/proc/self/status").read())
+    except OSError:
+        return None
+    return int(m.group(1)) / 1024 if m else None
+
+
+def _release_freed_heap() -> None:
+    """Give memory that earlier work freed back to the OS, so it does not count as this phase's.
+
+    glibc keeps freed blocks mapped: without this, a cell that follows a training cell starts with
+    the trainer's leftovers resident, and its "peak" measures its predecessor.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name:
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
+def _reset_rss_peak() -> bool:
+    _release_freed_heap()
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+@dataclass
+class PeakMemory:
+    """Filled when the `track_peak_memory` block ends."""
+
+    kind: str  # "cuda" or "cpu_rss" (or "cpu_rss_lifetime" where the peak could not be reset)
+    peak_mb: float = float("nan")
+    reserved_mb: float = float("nan")
+    seconds: float = float("nan")
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def track_peak_memory(device: str) -> Iterator[PeakMemory]:
+    """Measure peak memory and wall time of the enclosed block on `device` ('cuda' or 'cpu')."""
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        out = PeakMemory(kind="cuda")
+    else:
+        out = PeakMemory(kind="cpu_rss" if _reset_rss_peak() else "cpu_rss_lifetime")
+    start = time.perf_counter()
+    try:
+        yield out
+    finally:
+        if device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+            out.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+            out.reserved_mb = torch.cuda.max_memory_reserved() / 2**20
+        else:
+            hwm = _vm_hwm_mb()
+            out.peak_mb = hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out.seconds = time.perf_counter() - start

@@ -1,0 +1,133 @@
+"""The one LoRA/QLoRA training loop: chat template, prompt tokens masked, dynamic padding, measured.
+
+The end-of-turn token stays in the loss (pad == <|im_end|> in SmolLM2, so masking by pad id would
+teach the model never to stop); labels are masked by position instead.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.measure import PeakMemory, track_peak_memory
+from harness.prompts import Message
+
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int
+    batch_size: int
+    lr: float
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str | tuple[str, ...] = "all-linear"  # covers fused qkv_proj/gate_up_proj (Phi-3) too
+    max_length: int = 768
+    warmup_steps: int = 5
+
+
+@dataclass
+class TrainStats:
+    steps: int
+    seconds: float
+    tokens: int
+    tokens_per_s: float
+    first_loss: float
+    last_loss: float
+    trainable_params: int
+    total_params: int
+    memory: PeakMemory
+    losses: list[float] = field(default_factory=list)
+
+
+def encode_example(tokenizer: Any, messages: list[Message], response: str, max_length: int) -> tuple[list[int], list[int]]:
+    """input ids of prompt + response; labels -100 on the prompt so only the answer is learned."""
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(messages + [{"role": "assistant", "content": response}], tokenize=False)
+    if not full.startswith(prompt):
+        raise ValueError("the chat template does not extend the prompt with the answer; cannot mask the prompt")
+    p_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    a_ids = tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"]
+    ids = (p_ids + a_ids)[-max_length:]
+    labels = ([IGNORE] * len(p_ids) + a_ids)[-max_length:]
+    return ids, labels
+
+
+def _collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, Any]:
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (x, y) in enumerate(batch):
+        ids[row, : len(x)] = torch.tensor(x)
+        labels[row, : len(y)] = torch.tensor(y)
+        mask[row, : len(x)] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def attach_lora(model: Any, cfg: TrainConfig, quantized: bool) -> Any:
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if quantized:
+        # no gradient checkpointing: LoRA runs without it too, so the two differ only in the base weights
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    targets = cfg.target_modules if isinstance(cfg.target_modules, str) else list(cfg.target_modules)
+    lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=targets,
+                      bias="none", task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]], cfg: TrainConfig, seed: int,
+          device: str, on_step: Callable[[int, float], None] | None = None) -> TrainStats:
+    """Train the (already LoRA-wrapped) `model` in place for cfg.steps optimizer steps."""
+    import torch
+
+    torch.manual_seed(seed)
+    encoded = [encode_example(tokenizer, m, r, cfg.max_length) for m, r in examples]
+    rng = random.Random(seed)
+    order: list[int] = []
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / max(cfg.warmup_steps, 1)) * max(0.0, 1 - s / max(cfg.steps, 1)) ** 0.5
+    )
+    pad = tokenizer.pad_token_id
+    dev = next(model.parameters()).device
+    trainable, total = model.get_nb_trainable_parameters()
+    losses: list[float] = []
+    tokens = 0
+    model.train()
+    with track_peak_memory(device) as mem:
+        start = time.perf_counter()
+        for step in range(cfg.steps):
+            batch = []
+            while len(batch) < min(cfg.batch_size, len(encoded)):
+                if not order:
+                    order = list(range(len(encoded)))
+                    rng.shuffle(order)
+                batch.append(encoded[order.pop()])
+            inputs = {k: v.to(dev) for k, v in _collate(batch, pad).items()}
+            tokens += int(inputs["attention_mask"].sum())
+            loss = model(**inputs).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            if on_step:
+                on_step(step + 1, losses[-1])
+        seconds = time.perf_counter() - start
+    model.eval()
+    return TrainStats(
+        steps=cfg.steps, seconds=seconds, tokens=tokens, tokens_per_s=tokens / seconds if seconds else float("nan"),
+        first_loss=losses[0] if losses else float("nan"), last_loss=losses[-1] if losses else float("nan"),
+        trainable_params=int(trainable), total_params=int(total), memory=mem, losses=losses,
+    )

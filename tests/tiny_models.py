@@ -1,0 +1,36 @@
+"""Tiny random models for tests: a few layers with the SmolLM2 tokenizer, built in a second, no hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def smollm2_tokenizer(folder: Path):  # noqa: ANN201
+    """The SmolLM2 tokenizer (with its ChatML template), read from the embedded GGUF once."""
+    from transformers import AutoTokenizer
+
+    if not (folder / "tokenizer_config.json").is_file():
+        from harness.models import _embedded_gguf
+
+        gguf = _embedded_gguf()
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tok.save_pretrained(folder)
+    return AutoTokenizer.from_pretrained(folder)
+
+
+def build_tiny(kind: str, folder: Path, tokenizer_dir: Path) -> Path:
+    """A random-weight Llama or Phi-3 (hidden 64, 2 layers, 4 heads) saved as an HF folder."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, Phi3Config
+
+    tok = smollm2_tokenizer(tokenizer_dir)
+    common = dict(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=2048,
+                  bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+                  tie_word_embeddings=True)
+    config = LlamaConfig(**common) if kind == "llama" else Phi3Config(**common)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
