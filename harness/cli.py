@@ -48,14 +48,46 @@ def _cmd_scenarios_validate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else 0
 
 
+def _quiet_libraries() -> None:
+    """Keep the run's own progress readable: no per-load bars, no warnings known to be harmless here."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*deprecated")  # peft -> transformers 5
+    # bitsandbytes looks for an optional `kernels` package (which would fetch from a hub); its CPU path works without
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from harness.config import builtin_scenario_paths, load_scenario, resolve_scenario_arg
+    from harness.profiles import get_profile
 
     paths = [resolve_scenario_arg(s) for s in args.scenario] if args.scenario else builtin_scenario_paths()
     scenarios = [load_scenario(p) for p in paths]
+    profile = get_profile(args.profile)
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
-    raise HarnessError("run: no strategy is available yet; nothing was run and no result was written")
+    from harness.models import resolve_device, resolve_model
+    from harness.runner import RunOptions, check_strategies, run_matrix, summary_table
+
+    check_strategies(args.strategy or [])  # input errors before any model is touched
+    _quiet_libraries()
+    device = resolve_device(args.device)
+    model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
+    out = args.out or Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile_name=args.profile, profile=profile,
+                      model=model, device=device, seed=args.seed, out=out, argv=sys.argv, progress=not args.quiet)
+    print(f"harness run: {len(scenarios)} scenario(s), profile {args.profile}, model {model.name}, "
+          f"device {device.device} ({device.name}, {device.dtype}) -> {out}", flush=True)
+    frame = run_matrix(opts)
+    print(summary_table(frame))
+    print(f"results: {out}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed for training and sampling")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                      help="auto picks CUDA with bf16 when available, else the CPU")
+    run.add_argument("--trust-remote-code", action="store_true",
+                     help="allow a local or hub model to run its own Python code (off by default)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_cmd_run)
     return parser
 

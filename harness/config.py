@@ -53,6 +53,8 @@ class ScenarioSpec(_Strict):
     corpus_update: CorpusUpdate | None = None
     scorer: str
     profiles: dict[str, ProfileSizes] = Field(min_length=1)
+    # the same instruction for every strategy, in training and in answering
+    system_prompt: str = Field(default="Answer the question in one short sentence.", min_length=1)
 
     @field_validator("scorer")
     @classmethod

@@ -152,5 +152,10 @@ def test_run_rejects_unknown_scenario_and_profile(capsys: pytest.CaptureFixture[
     assert err == ("error: --scenario: no scenario file or built-in scenario named 'nope' "
                    "(built-in: business_flow, multi_fact_qa, vertical_vocabulary)\n")
     assert main(["run", "--scenario", "business_flow", "--profile", "huge"]) == 2
-    err = capsys.readouterr().err
-    assert err.endswith("business_flow.yaml: profiles: no profile 'huge' (defined: smoke, quick, full)\n")
+    assert capsys.readouterr().err == "error: --profile huge: unknown profile (known: smoke, quick, full)\n"
+
+
+def test_run_rejects_a_profile_the_scenario_does_not_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_scenario(tmp_path)  # sizes only the smoke profile
+    assert main(["run", "--scenario", str(path), "--profile", "quick"]) == 2
+    assert capsys.readouterr().err == f"error: {path}: profiles: no profile 'quick' (defined: smoke)\n"

@@ -1,0 +1,46 @@
+"""Run profiles: which strategies run by default and with what training and answering settings.
+
+Sizes (how many train/eval records) live in each scenario's YAML; everything about *how* the
+matrix runs lives here, so one profile name means the same thing for every scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.errors import HarnessError
+from harness.training import TrainConfig
+
+DEFAULT_MATRIX = ("baseline", "rag", "lora", "qlora", "hybrid")
+
+
+@dataclass(frozen=True)
+class RunProfile:
+    name: str
+    strategies: tuple[str, ...]
+    train: TrainConfig
+    top_k: int  # retrieved passages per question
+    max_new_tokens: int
+    gen_batch: int
+    raft_distractors: int = 2
+    raft_p_no_gold: float = 0.2  # share of RAFT examples whose sources lack the gold document (Zhang et al. 2024)
+
+
+PROFILES: dict[str, RunProfile] = {
+    # seconds on a tiny model: for tests
+    "smoke": RunProfile("smoke", DEFAULT_MATRIX, TrainConfig(steps=4, batch_size=4, lr=1e-3, r=8, alpha=16),
+                        top_k=3, max_new_tokens=24, gen_batch=8),
+    # the default run on a CPU: enough steps for the embedded model to learn the quick slice's facts
+    "quick": RunProfile("quick", DEFAULT_MATRIX, TrainConfig(steps=80, batch_size=8, lr=1e-3, r=16, alpha=32),
+                        top_k=4, max_new_tokens=64, gen_batch=8),
+    # GPU runs on the full data: RAFT joins the matrix
+    "full": RunProfile("full", DEFAULT_MATRIX + ("raft",), TrainConfig(steps=600, batch_size=16, lr=5e-4, r=16, alpha=32),
+                       top_k=4, max_new_tokens=96, gen_batch=32),
+}
+
+
+def get_profile(name: str) -> RunProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise HarnessError(f"--profile {name}: unknown profile (known: {', '.join(PROFILES)})") from None

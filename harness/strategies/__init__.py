@@ -1,0 +1,6 @@
+"""Strategy registry. A new strategy is one module here plus its import line below."""
+
+from harness.strategies import baseline, hybrid, lora, qlora, rag, raft  # noqa: F401  (register)
+from harness.strategies.base import STRATEGIES, CellSkipped, Strategy
+
+__all__ = ["STRATEGIES", "CellSkipped", "Strategy"]

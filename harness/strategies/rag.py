@@ -1,0 +1,5 @@
+"""rag: retrieve top-k passages (dense + BM25 fused) and answer from them, sources listed by id."""
+
+from harness.strategies.base import Strategy, register
+
+RAG = register(Strategy("rag", "base model answering from retrieved passages", retrieval=True))
