@@ -80,7 +80,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
     out = args.out or Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile_name=args.profile, profile=profile,
+    opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile=profile,
                       model=model, device=device, seed=args.seed, out=out, argv=sys.argv, progress=not args.quiet)
     print(f"harness run: {len(scenarios)} scenario(s), profile {args.profile}, model {model.name}, "
           f"device {device.device} ({device.name}, {device.dtype}) -> {out}", flush=True)

@@ -61,7 +61,7 @@ class ScenarioSpec(_Strict):
         from harness.scorers import SCORERS
 
         if v not in SCORERS:
-            raise ValueError(f"unknown scorer '{v}' (known: {', '.join(sorted(SCORERS.names()))})")
+            raise ValueError(SCORERS.unknown(v))
         return v
 
 

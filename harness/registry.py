@@ -24,11 +24,15 @@ class Registry(Generic[T]):
 
         return deco
 
+    def unknown(self, name: str) -> str:
+        """The message for a name that is not registered, listing the ones that are."""
+        return f"unknown {self.what} '{name}' (known: {', '.join(sorted(self._items))})"
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]
         except KeyError:
-            raise KeyError(f"unknown {self.what} '{name}' (known: {', '.join(sorted(self._items))})") from None
+            raise KeyError(self.unknown(name)) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

@@ -176,13 +176,16 @@ class CellTask:
 
     scenario: Scenario
     profile: RunProfile
-    profile_name: str
     model: ModelRef
     device: DeviceInfo
     seed: int
     artifact_dir: Path
     ctx: RunContext
     deps: dict[str, dict[str, Any]]
+
+    @property
+    def profile_name(self) -> str:
+        return self.profile.name
 
 
 # ----------------------------------------------------------------------------- planning
@@ -197,13 +200,13 @@ def _strategy_fingerprint(name: str) -> dict[str, Any]:
     return fields
 
 
-def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, profile_name: str, model: ModelRef, seed: int,
+def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, model: ModelRef, seed: int,
              device: DeviceInfo, dep_keys: dict[str, str]) -> str:
     payload = {
         "format": CELL_FORMAT,
         "scenario": scenario.name,
         "scenario_files": scenario.file_hashes,
-        "sizes": scenario.sizes(profile_name).model_dump(),
+        "sizes": scenario.sizes(profile.name).model_dump(),
         "strategy": _strategy_fingerprint(strategy),
         "profile": dataclasses.asdict(profile),
         "model": model.identity,
@@ -220,8 +223,8 @@ def check_strategies(names: list[str]) -> None:
             raise HarnessError(f"--strategy {name}: unknown strategy (known: {', '.join(sorted(STRATEGIES.names()))})")
 
 
-def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunProfile, profile_name: str,
-               model: ModelRef, seed: int, device: DeviceInfo) -> list[Cell]:
+def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunProfile, model: ModelRef, seed: int,
+               device: DeviceInfo) -> list[Cell]:
     """Cells in run order; a strategy that reuses another's adapter pulls that strategy in before it."""
     check_strategies(strategies)
     ordered: list[str] = []
@@ -239,7 +242,7 @@ def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunPro
         keys: dict[str, str] = {}
         for name in ordered:
             deps = {d: keys[d] for d in STRATEGIES.get(name).depends_on}
-            keys[name] = cell_key(sc, name, profile, profile_name, model, seed, device, deps)
+            keys[name] = cell_key(sc, name, profile, model, seed, device, deps)
             cells.append(Cell(sc.name, name, keys[name], deps))
     return cells
 
@@ -249,7 +252,6 @@ def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunPro
 class RunOptions:
     scenarios: list[Scenario]
     strategies: list[str] | None
-    profile_name: str
     profile: RunProfile
     model: ModelRef
     device: DeviceInfo
@@ -288,12 +290,12 @@ def run_cell(cell: Cell, opts: RunOptions, ctx: RunContext, done: dict[str, dict
     scenario = next(s for s in opts.scenarios if s.name == cell.scenario)
     row: dict[str, Any] = {
         "scenario": cell.scenario, "strategy": cell.strategy, "model": opts.model.name, "seed": opts.seed,
-        "profile": opts.profile_name, "status": "ok", "error": None,
+        "profile": opts.profile.name, "status": "ok", "error": None,
         "model_identity": opts.model.identity, "device": opts.device.device, "device_name": opts.device.name,
         "dtype": opts.device.dtype, "git_commit": git_commit(), "harness_version": __version__,
         "versions": json.dumps(package_versions(), sort_keys=True), "cell_key": cell.key, "created_at": _now(),
     }
-    task = CellTask(scenario, opts.profile, opts.profile_name, opts.model, opts.device, opts.seed,
+    task = CellTask(scenario, opts.profile, opts.model, opts.device, opts.seed,
                     cache_dir() / "artifacts" / cell.key, ctx, {s: done[k]["row"] for s, k in cell.deps.items()})
     samples: list[dict[str, Any]] = []
     tb = None
@@ -335,7 +337,6 @@ def write_run_folder(opts: RunOptions, cells: list[Cell], done: dict[str, dict[s
         "ram_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20,
         "model": dataclasses.asdict(opts.model),
         "profile": dataclasses.asdict(opts.profile),
-        "profile_name": opts.profile_name,
         "seeds": [opts.seed],
         "scenarios": {s.name: {"path": str(s.path), "files": s.file_hashes} for s in opts.scenarios},
         "cache_dir": str(cache_dir()),
@@ -349,7 +350,7 @@ def write_run_folder(opts: RunOptions, cells: list[Cell], done: dict[str, dict[s
 def run_matrix(opts: RunOptions) -> Any:
     """Run (or resume) the matrix and return the results frame; the run folder is current after each cell."""
     strategies = opts.strategies or list(opts.profile.strategies)
-    cells = plan_cells(opts.scenarios, strategies, opts.profile, opts.profile_name, opts.model, opts.seed, opts.device)
+    cells = plan_cells(opts.scenarios, strategies, opts.profile, opts.model, opts.seed, opts.device)
     started = _now()
     progress = Progress(opts.progress)
     ctx = RunContext(opts.model, opts.device, progress)

@@ -28,7 +28,7 @@ RETRIEVING = {"rag", "hybrid", "raft"}
 def options(model: Path, out: Path, strategies: list[str], scenarios: tuple[str, ...] = ("multi_fact_qa",)) -> RunOptions:
     return RunOptions(
         scenarios=[load_scenario(resolve_scenario_arg(s)) for s in scenarios], strategies=strategies,
-        profile_name="smoke", profile=get_profile("smoke"), model=resolve_model(str(model)),
+        profile=get_profile("smoke"), model=resolve_model(str(model)),
         device=resolve_device("cpu"), seed=0, out=out, argv=["test"], progress=False,
     )
 
