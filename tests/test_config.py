@@ -67,7 +67,7 @@ def test_minimal_scenario_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture
         ({"overrides": {"kind": "poetry"}},
          "{p}: kind: Input should be 'vertical_vocabulary', 'multi_fact_qa', 'business_flow' or 'custom'"),
         ({"overrides": {"scorer": "vibes"}},
-         "{p}: scorer: Value error, unknown scorer 'vibes' (known: business_flow, exact_match, facts, token_f1, vocabulary)"),
+         "{p}: scorer: Value error, unknown scorer 'vibes' (known: business_flow, exact_match, facts, rouge_l, token_f1, vocabulary)"),
         ({"overrides": {"colour": "blue"}}, "{p}: colour: unknown field"),
         ({"overrides": {"corpus": "data/missing.jsonl"}}, "{p}: corpus: file not found: data/missing.jsonl"),
         ({"overrides": {"profiles": {"smoke": {"train": 1, "eval": 5}}}},

@@ -33,14 +33,15 @@ def _same(a: Any, b: Any) -> bool:
 
 @scorer("business_flow", requires=("expected_fields",))
 def score_business_flow(answer: str, item: EvalItem) -> dict[str, float]:
-    """Headline: every expected field right; also JSON validity and the share of right fields."""
+    """Headline: the whole action right (every expected field); also JSON validity (its mean over items is
+    the validity rate) and the share of right fields (0 when no JSON object parses)."""
     expected = item.expected_fields or {}
     obj = first_json_object(answer)
     if obj is None:
-        return {"accuracy": 0.0, "json_valid": 0.0, "field_accuracy": 0.0}
+        return {"accuracy": 0.0, "json_valid_rate": 0.0, "field_accuracy": 0.0}
     right = sum(_same(obj.get(k), v) for k, v in expected.items())
     return {
         "accuracy": float(right == len(expected)),
-        "json_valid": 1.0,
+        "json_valid_rate": 1.0,
         "field_accuracy": right / len(expected),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.data import EvalItem
 from harness.scorers.base import scorer
+from harness.scorers.text_match import token_f1
 from harness.textnorm import contains
 
 
@@ -14,6 +15,6 @@ def fact_recall(answer: str, item: EvalItem) -> float:
 
 @scorer("facts", requires=("required_facts",))
 def score_facts(answer: str, item: EvalItem) -> dict[str, float]:
-    """Item accuracy: all required facts present; fact_recall: the share present."""
+    """Item accuracy: all required facts present; fact_recall: the share present; token F1 vs the reference."""
     recall = fact_recall(answer, item)
-    return {"accuracy": float(recall == 1.0), "fact_recall": recall}
+    return {"accuracy": float(recall == 1.0), "fact_recall": recall, "token_f1": token_f1(answer, item.reference)}

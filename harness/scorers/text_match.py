@@ -1,4 +1,4 @@
-"""Reference-matching scorers for custom scenarios: exact match and token F1."""
+"""Reference-matching scorers for custom scenarios: exact match, token F1 and ROUGE-L."""
 
 from __future__ import annotations
 
@@ -33,3 +33,28 @@ def score_token_f1(answer: str, item: EvalItem) -> dict[str, float]:
     """Headline is token F1 against the reference (a graded, not a 0/1, accuracy)."""
     f1 = token_f1(answer, item.reference)
     return {"accuracy": f1, "token_f1": f1}
+
+
+def rouge_l(answer: str, reference: str) -> float:
+    """ROUGE-L F1 (Lin 2004): longest common token subsequence, on the same normalised tokens as token F1."""
+    a, r = tokens(answer), tokens(reference)
+    if not a or not r:
+        return float(a == r)
+    prev = [0] * (len(r) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(r):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    lcs = prev[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(a), lcs / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+@scorer("rouge_l")
+def score_rouge_l(answer: str, item: EvalItem) -> dict[str, float]:
+    """Headline is ROUGE-L F1 against the reference (graded); token F1 beside it."""
+    value = rouge_l(answer, item.reference)
+    return {"accuracy": value, "rouge_l": value, "token_f1": token_f1(answer, item.reference)}

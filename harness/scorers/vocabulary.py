@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.data import EvalItem
 from harness.scorers.base import scorer
 from harness.scorers.facts import fact_recall
+from harness.scorers.text_match import token_f1
 from harness.textnorm import mentions
 
 
@@ -19,4 +20,5 @@ def score_vocabulary(answer: str, item: EvalItem) -> dict[str, float]:
         "accuracy": float(recall == 1.0 and terms_ok),
         "fact_recall": recall,
         "term_accuracy": float(terms_ok),
+        "token_f1": token_f1(answer, item.reference),
     }

@@ -1,0 +1,112 @@
+"""Every scorer on hand-written answers, tricky ones included: the numbers the table reports mean what they say."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.data import EvalItem
+from harness.scorers import SCORERS
+from harness.scorers.business_flow import first_json_object
+from harness.scorers.text_match import rouge_l, token_f1
+
+
+def _item(**kw) -> EvalItem:
+    base = {"id": "x", "question": "q", "reference": "r", "gold_doc_ids": ["D1"]}
+    return EvalItem(**{**base, **kw})
+
+
+MF = _item(reference="KP-8886 is supplied by Pellam Components, whose lead time is 32 working days.",
+           required_facts=["Pellam Components", "32 working days"])
+
+
+@pytest.mark.parametrize(("answer", "accuracy", "recall"), [
+    ("KP-8886 is supplied by Pellam Components, whose lead time is 32 working days.", 1.0, 1.0),
+    # the right facts in other words, other case, another spelling of the unit
+    ("Order from PELLAM COMPONENTS; expect 32 business days.", 1.0, 1.0),
+    # right number, wrong unit: not the fact
+    ("Pellam Components, 32 weeks.", 0.0, 0.5),
+    # a number that merely contains the right one
+    ("Pellam Components quotes 132 working days.", 0.0, 0.5),
+    ("Pellam Seals, 32 working days.", 0.0, 0.5),
+    ("", 0.0, 0.0),
+])
+def test_facts(answer: str, accuracy: float, recall: float) -> None:
+    s = SCORERS.get("facts")(answer, MF)
+    assert (s["accuracy"], s["fact_recall"]) == (accuracy, recall)
+    assert 0.0 <= s["token_f1"] <= 1.0
+
+
+def test_facts_normalise_thousands_and_units() -> None:
+    item = _item(required_facts=["2,000 h"])
+    assert SCORERS.get("facts")("Inspect it every 2000 running hours.", item)["accuracy"] == 1.0
+    assert SCORERS.get("facts")("Inspect it every 2000 minutes.", item)["accuracy"] == 0.0
+
+
+VV = _item(reference="Inspect the KV-4410 flow cartridge every 2,000 h.", required_facts=["KV-4410", "2,000 h"],
+           required_terms=["flow cartridge"], forbidden_terms=["valve insert", "hours"])
+
+
+@pytest.mark.parametrize(("answer", "accuracy", "recall", "terms"), [
+    ("Inspect the KV-4410 flow cartridge every 2,000 h.", 1.0, 1.0, 1.0),
+    # facts right, but in field wording: the fact counts, the house style does not
+    ("Inspect the KV-4410 valve insert every 2000 hours.", 0.0, 1.0, 0.0),
+    # house term used, but a forbidden synonym too
+    ("The KV-4410 flow cartridge (valve insert) is checked every 2,000 h.", 0.0, 1.0, 0.0),
+    # house style, wrong figure
+    ("Inspect the KV-4410 flow cartridge every 2,500 h.", 0.0, 0.5, 1.0),
+])
+def test_vocabulary(answer: str, accuracy: float, recall: float, terms: float) -> None:
+    s = SCORERS.get("vocabulary")(answer, VV)
+    assert (s["accuracy"], s["fact_recall"], s["term_accuracy"]) == (accuracy, recall, terms)
+
+
+BF = _item(expected_fields={"category": "warranty_claim", "priority": "high", "policy_id": "POL-112"})
+
+
+@pytest.mark.parametrize(("answer", "accuracy", "valid", "fields"), [
+    ('{"category": "warranty_claim", "priority": "high", "policy_id": "POL-112"}', 1.0, 1.0, 1.0),
+    # JSON wrapped in prose and a code fence, keys in another order, case differs, an extra key
+    ('Sure! ```json\n{"policy_id": "pol-112", "priority": "High", "category": "warranty_claim", "note": 1}\n``` Done.',
+     1.0, 1.0, 1.0),
+    ('{"category": "warranty_claim", "priority": "low", "policy_id": "POL-112"}', 0.0, 1.0, 2 / 3),
+    ('{"category": "warranty_claim", "priority": "high"', 0.0, 0.0, 0.0),  # truncated: not JSON
+    ("category: warranty_claim, priority: high", 0.0, 0.0, 0.0),
+])
+def test_business_flow(answer: str, accuracy: float, valid: float, fields: float) -> None:
+    s = SCORERS.get("business_flow")(answer, BF)
+    assert s["accuracy"] == accuracy and s["json_valid_rate"] == valid
+    assert s["field_accuracy"] == pytest.approx(fields)
+
+
+def test_first_json_object_skips_non_objects_and_broken_braces() -> None:
+    assert first_json_object('use {braces} then [1, 2] then {"a": {"b": 2}}') == {"a": {"b": 2}}
+    assert first_json_object("no json here") is None
+
+
+def test_exact_match_normalises_case_space_and_units() -> None:
+    item = _item(reference="Lead time: 32 working days.")
+    assert SCORERS.get("exact_match")("lead time:  32 business days.", item)["accuracy"] == 1.0
+    assert SCORERS.get("exact_match")("Lead time: 33 working days.", item)["accuracy"] == 0.0
+
+
+def test_token_f1_known_values() -> None:
+    assert token_f1("the cat sat", "the cat sat") == 1.0
+    assert token_f1("cat", "the cat sat") == pytest.approx(2 * 1 * (1 / 3) / (1 + 1 / 3))
+    assert token_f1("dog", "the cat") == 0.0
+
+
+def test_rouge_l_rewards_order_unlike_token_f1() -> None:
+    ref = "ship the replacement part today"
+    shuffled = "today part replacement the ship"
+    assert token_f1(shuffled, ref) == 1.0
+    # LCS of the shuffle is 1 token: P = R = 1/5
+    assert rouge_l(shuffled, ref) == pytest.approx(0.2)
+    assert rouge_l("ship the part today", ref) == pytest.approx(2 * 1.0 * 0.8 / 1.8)
+    s = SCORERS.get("rouge_l")("ship the part today", _item(reference=ref))
+    assert s["accuracy"] == s["rouge_l"]
+
+
+def test_every_scorer_reports_a_headline_accuracy() -> None:
+    item = _item(reference="a", required_facts=["a"], required_terms=["a"], expected_fields={"a": 1})
+    for name in SCORERS.names():
+        assert "accuracy" in SCORERS.get(name)("a", item), name
