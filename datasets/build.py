@@ -37,8 +37,9 @@ def _doc(doc_id: str, title: str, text: str) -> dict:
     return {"id": doc_id, "title": title, "text": text}
 
 
-def _train(train_id: str, instruction: str, response: str, sources: list[str]) -> dict:
-    return {"id": train_id, "instruction": instruction, "response": response, "source_doc_ids": sources}
+def _train(train_id: str, instruction: str, response: str, sources: list[str], **score_fields: object) -> dict:
+    """A training record; score_fields (required_facts, ...) let harness score the model on its own training items."""
+    return {"id": train_id, "instruction": instruction, "response": response, "source_doc_ids": sources, **score_fields}
 
 
 def _distractor_docs(prefix: str, rng: random.Random) -> list[dict]:
@@ -196,6 +197,7 @@ def build_vocabulary() -> dict[str, list[dict]]:
                 q_train[spec][idx].format(syn=syn_t, street=_street_code(code, rng)),
                 ref_train[spec][idx].format(**fill),
                 gold,
+                required_facts=[_house_code(code), house_val], required_terms=[term], forbidden_terms=forbidden,
             ))
     return {"corpus": corpus, "train": train_a + train_b, "eval": evals}
 
@@ -293,7 +295,8 @@ def build_multi_fact() -> dict[str, list[dict]]:
         s = suppliers[p["supplier"]]
         for bucket, idx in ((train_a, 0), (train_b, 1)):
             bucket.append(_train(f"mf-t{n + 1:03d}{'ab'[idx]}", q_train[kind][idx].format(code=p["code"]),
-                                 ref[kind].format(code=p["code"], **s), e["gold_doc_ids"]))
+                                 ref[kind].format(code=p["code"], **s), e["gold_doc_ids"],
+                                 required_facts=e["required_facts"]))
     return {
         "corpus": corpus_for(suppliers, parts),
         "train": train_a + train_b,
@@ -448,7 +451,8 @@ def build_business_flow() -> dict[str, list[dict]]:
         })
         for bucket, idx in ((train_a, 2), (train_b, 3)):
             t_request, t_action = make(policy, templates[idx], priority)
-            bucket.append(_train(f"bf-t{n + 1:03d}{'ab'[idx - 2]}", t_request, dumps(t_action), gold))
+            bucket.append(_train(f"bf-t{n + 1:03d}{'ab'[idx - 2]}", t_request, dumps(t_action), gold,
+                                 expected_fields=t_action))
     return {"corpus": corpus, "train": train_a + train_b, "eval": evals}
 
 

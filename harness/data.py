@@ -30,6 +30,18 @@ class TrainItem(_Record):
     instruction: str = Field(min_length=1)
     response: str = Field(min_length=1)
     source_doc_ids: list[str] = []
+    # optional, as in EvalItem: what the scorer needs to score the model on its own training items
+    required_facts: list[str] = []
+    required_terms: list[str] = []
+    forbidden_terms: list[str] = []
+    expected_fields: dict[str, Any] | None = None
+
+    def as_eval_item(self) -> "EvalItem":
+        """This item as a question to score (train_accuracy): the response is the reference."""
+        return EvalItem(id=self.id, question=self.instruction, reference=self.response,
+                        gold_doc_ids=self.source_doc_ids or ["-"], required_facts=self.required_facts,
+                        required_terms=self.required_terms, forbidden_terms=self.forbidden_terms,
+                        expected_fields=self.expected_fields)
 
 
 class EvalItem(_Record):
