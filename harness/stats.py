@@ -36,3 +36,14 @@ def paired_bootstrap_p(a: Sequence[float], b: Sequence[float], resamples: int = 
     rng = np.random.default_rng(seed)
     deltas = d[rng.integers(0, d.size, size=(resamples, d.size))].mean(axis=1)
     return float(min(1.0, 2 * min((deltas <= 0).mean(), (deltas >= 0).mean())))
+
+
+def agreement(predicted: Sequence[bool], gold: Sequence[bool]) -> tuple[float, float]:
+    """(accuracy, Cohen's kappa) of binary predictions against labels: kappa discounts chance agreement."""
+    p, g = np.asarray(predicted, dtype=bool), np.asarray(gold, dtype=bool)
+    if p.shape != g.shape or p.size == 0:
+        raise ValueError("predictions and labels must be two non-empty sequences of the same length")
+    acc = float((p == g).mean())
+    chance = float(p.mean() * g.mean() + (1 - p.mean()) * (1 - g.mean()))
+    kappa = 1.0 if chance == 1.0 else (acc - chance) / (1 - chance)
+    return acc, float(kappa)
