@@ -1,0 +1,99 @@
+"""lm-evaluation-harness tasks from a scenario's eval set, and mc_accuracy through lm_eval.simple_evaluate.
+
+Each question becomes a multiple-choice item over the reference and its three wrong options; the model
+picks the option with the highest log-likelihood, so the score does not depend on parsing generated
+text (the scoring Ovadia et al. 2023 use for knowledge injection). The same writer serves
+`harness export-lm-eval` (users run the lm_eval CLI on it) and the run's own mc_accuracy column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.data import EvalItem
+from harness.errors import HarnessError
+
+
+def task_name(scenario: str, variant: str = "") -> str:
+    return "harness_" + "".join(c if c.isalnum() else "_" for c in scenario + (f"_{variant}" if variant else ""))
+
+
+def mc_records(items: Sequence[EvalItem], queries: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """One record per item with 4 choices; the reference's position is a fixed function of the item id."""
+    records = []
+    for n, item in enumerate(items):
+        if len(item.wrong_options) != 3:
+            raise HarnessError(f"eval item {item.id}: multiple choice needs exactly 3 wrong_options "
+                               f"(has {len(item.wrong_options)})")
+        gold = int(hashlib.sha256(item.id.encode()).hexdigest(), 16) % 4
+        choices = list(item.wrong_options)
+        choices.insert(gold, item.reference)
+        records.append({"id": item.id, "query": queries[n] if queries else item.question, "choices": choices,
+                        "gold": gold})
+    return records
+
+
+def write_task(out_dir: Path, name: str, records: list[dict[str, Any]], description: str = "") -> Path:
+    """A task YAML plus its JSONL; the data path is absolute (lm_eval resolves it against the working dir)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = (out_dir / f"{name}.jsonl").resolve()
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    config = {
+        "task": name,
+        "dataset_path": "json",
+        "dataset_kwargs": {"data_files": {"test": str(data)}},
+        "test_split": "test",
+        "output_type": "multiple_choice",
+        "doc_to_text": "{{query}}",
+        "doc_to_choice": "{{choices}}",
+        "doc_to_target": "{{gold}}",
+        "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True},
+                        {"metric": "acc_norm", "aggregation": "mean", "higher_is_better": True}],
+        "metadata": {"version": 1.0, "description": description},
+    }
+    path = out_dir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str, batch_size: int = 8) -> list[float]:
+    """Per-record 0/1 (the reference has the highest log-likelihood), in record order, via simple_evaluate."""
+    import datasets
+
+    for noisy in ("lm-eval", "lm_eval", "lm_eval.evaluator", "lm_eval.models.huggingface", "lm_eval.api.task"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    datasets.disable_progress_bars()
+    quiet = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"  # lm-eval's per-request bars would interleave with the run's own
+    try:
+        return _evaluate(model, tokenizer, records, system, batch_size)
+    finally:
+        if quiet is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = quiet
+
+
+def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str, batch_size: int) -> list[float]:
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    with tempfile.TemporaryDirectory(prefix="harness-lmeval-") as tmp:
+        name = task_name("cell")
+        write_task(Path(tmp), name, records)
+        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+        out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=TaskManager(include_path=tmp),
+                                      apply_chat_template=True, system_instruction=system, log_samples=True,
+                                      bootstrap_iters=0, verbosity="ERROR")
+    by_doc = {s["doc_id"]: float(s["acc"]) for s in out["samples"][name]}
+    return [by_doc[i] for i in range(len(records))]
