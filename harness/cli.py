@@ -61,6 +61,64 @@ def _quiet_libraries() -> None:
     hf_logging.disable_progress_bar()
 
 
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise HarnessError(f"--seeds {text}: expected comma-separated integers, e.g. 0,1,2") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise HarnessError(f"--seeds {text}: expected distinct comma-separated integers, e.g. 0,1,2")
+    return seeds
+
+
+def _judge_config(args: argparse.Namespace):  # noqa: ANN202 - JudgeConfig | None, imported lazily
+    if not args.judge:
+        return None
+    import os
+
+    from harness.judge import JudgeConfig
+
+    if not args.judge.startswith(("http://", "https://")):
+        raise HarnessError(f"--judge {args.judge}: expected the base URL of an OpenAI-compatible API, "
+                           "e.g. http://127.0.0.1:8000/v1")
+    if not args.judge_model:
+        raise HarnessError("--judge needs --judge-model NAME (the model the endpoint serves)")
+    if not os.environ.get(args.judge_key_env):
+        raise HarnessError(f"--judge-key-env {args.judge_key_env}: the environment variable is not set")
+    return JudgeConfig(args.judge.rstrip("/"), args.judge_model, args.judge_key_env)
+
+
+def _cmd_export_lm_eval(args: argparse.Namespace) -> int:
+    from harness.config import load_scenario, resolve_scenario_arg
+    from harness.lmeval import mc_records, task_name, write_task
+
+    scenario = load_scenario(resolve_scenario_arg(args.scenario))
+    scenario.sizes(args.profile)
+    written = []
+    sets = [("", scenario.eval_for(args.profile))]
+    if scenario.eval_update:
+        sets.append(("updated", scenario.eval_update_for(args.profile)))
+    for variant, items in sets:
+        missing = [i.id for i in items if len(i.wrong_options) != 3]
+        if missing:
+            raise HarnessError(f"{scenario.path}: eval item {missing[0]} has no 3 wrong_options; "
+                               "multiple choice needs them")
+        name = task_name(scenario.name, variant)
+        written.append(write_task(args.out, name, mc_records(items), scenario.spec.description))
+    for path in written:
+        print(path)
+    names = ",".join(p.stem for p in written)
+    print(f"run: lm_eval --model hf --model_args pretrained=MODEL --include_path {args.out} --tasks {names} "
+          f"--apply_chat_template --system_instruction {_shell_quote(scenario.spec.system_prompt)}")
+    return 0
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -76,12 +134,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import RunOptions, check_strategies, run_matrix, summary_table
 
     check_strategies(args.strategy or [])  # input errors before any model is touched
+    seeds = _parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    judge = _judge_config(args)
     _quiet_libraries()
     device = resolve_device(args.device)
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
     out = args.out or Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile=profile,
-                      model=model, device=device, seed=args.seed, out=out, argv=sys.argv, progress=not args.quiet)
+    opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile=profile, model=model, device=device,
+                      seeds=seeds, out=out, argv=sys.argv, progress=not args.quiet, judge=judge)
     print(f"harness run: {len(scenarios)} scenario(s), profile {args.profile}, model {model.name}, "
           f"device {device.device} ({device.name}, {device.dtype}) -> {out}", flush=True)
     frame = run_matrix(opts)
@@ -115,13 +175,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="'embedded' (SmolLM2-135M-Instruct, offline), a local HF folder, or a hub id")
     run.add_argument("--profile", default="quick", help="smoke | quick | full (sizes come from the scenario)")
     run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<timestamp>)")
-    run.add_argument("--seed", type=int, default=0, help="seed for training and sampling")
+    run.add_argument("--seed", type=int, default=0, help="seed for training (one seed)")
+    run.add_argument("--seeds", default=None, metavar="0,1,2",
+                     help="repeat training cells under each seed and report mean and spread")
+    run.add_argument("--judge", default=None, metavar="URL",
+                     help="faithfulness by ragas with this OpenAI-compatible judge (default: the offline claim scorer)")
+    run.add_argument("--judge-model", default=None, metavar="NAME", help="the judge's model name")
+    run.add_argument("--judge-key-env", default="OPENAI_API_KEY", metavar="VAR",
+                     help="environment variable holding the judge's API key (default OPENAI_API_KEY)")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                      help="auto picks CUDA with bf16 when available, else the CPU")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow a local or hub model to run its own Python code (off by default)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_cmd_run)
+
+    ex = sub.add_parser("export-lm-eval", help="write a scenario's eval set as an lm-evaluation-harness task")
+    ex.add_argument("--scenario", required=True, metavar="NAME|PATH", help="a built-in scenario name or a YAML path")
+    ex.add_argument("--out", type=Path, required=True, help="folder for the task YAML and JSONL")
+    ex.add_argument("--profile", default="full", help="which slice of the eval set (default: full = all items)")
+    ex.set_defaults(func=_cmd_export_lm_eval)
     return parser
 
 

@@ -1,10 +1,18 @@
-"""Answer a cell's eval sets (and the corpus_update set, without retraining) and score them."""
+"""Answer a cell's question sets and score them: accuracy, faithfulness, retrieval quality, mc_accuracy.
+
+Question sets: `eval` (held out), `update` (the changed corpus, answered without retraining) and, for
+cells with an adapter, `train` (a fixed sample of the cell's own training items: was the knowledge
+injected at all?). Only answering the eval and update sets is inside the measured block; scoring
+(faithfulness, lm-eval, the train sample) is the harness's own work, not the strategy's serving cost.
+"""
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import TYPE_CHECKING, Any
 
+from harness.data import Document, EvalItem
 from harness.generation import generate
 from harness.measure import track_peak_memory
 from harness.prompts import closed_book, with_sources
@@ -12,6 +20,9 @@ from harness.scorers import SCORERS
 
 if TYPE_CHECKING:
     from harness.runner import CellTask
+    from harness.strategies.base import Strategy
+
+TRAIN_SAMPLE = 24  # training items answered for train_accuracy (the first N of the profile's slice)
 
 
 def _p95(values: list[float]) -> float:
@@ -19,51 +30,140 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
-def answer_and_score(model: Any, retrieval: bool, task: "CellTask") -> dict[str, Any]:
+def _mean(values: list[float | None]) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return statistics.fmean(vals) if vals else math.nan
+
+
+def _passage(doc: Document) -> str:
+    return f"{doc.title}: {doc.text}"  # the form retrieval chunks take, so evidence reads the same either way
+
+
+class _Set:
+    """One question set being answered: its items, corpus, prompts and what was retrieved."""
+
+    def __init__(self, label: str, items: list[EvalItem], corpus: list[Document]) -> None:
+        self.label, self.items, self.corpus = label, items, corpus
+        self.retrieved: list[list[Any]] = [[] for _ in items]
+        self.convs: list[list[dict[str, str]]] = []
+        self.answers: list[str] = []
+        self.scores: list[dict[str, float | None]] = []
+        self.extra: list[dict[str, Any]] = [{} for _ in items]
+
+    def prepare(self, system: str, retrieval: bool, index: Any, top_k: int) -> None:
+        if retrieval:
+            self.retrieved = index.search_many([i.question for i in self.items], top_k)
+            self.convs = [with_sources(system, i.question, [(r.chunk.id, r.chunk.text) for r in rs])
+                          for i, rs in zip(self.items, self.retrieved)]
+        else:
+            self.convs = [closed_book(system, i.question) for i in self.items]
+
+    def evidence(self, retrieval: bool) -> list[list[str]]:
+        """What the strategy saw (retrieved passages), or for closed book the gold documents."""
+        if retrieval:
+            return [[r.chunk.text for r in rs] for rs in self.retrieved]
+        docs = {d.id: d for d in self.corpus}
+        return [[_passage(docs[g]) for g in i.gold_doc_ids if g in docs] for i in self.items]
+
+
+def answer_and_score(model: Any, strategy: "Strategy", task: "CellTask") -> dict[str, Any]:
     scenario, ctx, prof = task.scenario, task.ctx, task.profile
+    retrieval = strategy.retrieval
     scorer = SCORERS.get(scenario.spec.scorer)
     system = scenario.spec.system_prompt
-    sets = [("eval", scenario.eval_for(task.profile_name), scenario.corpus)]
+    sets = [_Set("eval", scenario.eval_for(task.profile_name), scenario.corpus)]
     if scenario.eval_update:
-        sets.append(("update", scenario.eval_update_for(task.profile_name), scenario.corpus_update))
+        sets.append(_Set("update", scenario.eval_update_for(task.profile_name), scenario.corpus_update))
+    train_set = None
+    if strategy.train or strategy.reuse_adapter_of:
+        train_items = [t.as_eval_item() for t in scenario.train_for(task.profile_name)[:TRAIN_SAMPLE]]
+        train_set = _Set("train", train_items, scenario.corpus)
 
     out: dict[str, Any] = {}
-    samples: list[dict[str, Any]] = []
+    # built once per scenario and corpus, outside the measured block: reported as index_seconds
+    indexes = {s.label: ctx.index(scenario.name, s.label if s.label != "train" else "eval", s.corpus)
+               for s in sets + ([train_set] if train_set else [])} if retrieval else {}
     seconds: list[float] = []
-    # built (once per scenario and corpus, shared by the retrieving strategies) outside the measured
-    # block: its cost is reported as index_seconds, not charged to whichever strategy came first
-    indexes = {label: ctx.index(scenario.name, label, corpus) for label, _, corpus in sets} if retrieval else {}
     with track_peak_memory(task.device.device) as mem:
-        for label, items, corpus in sets:
-            retrieved: list[list[Any]] = [[] for _ in items]
-            if retrieval:
-                index = indexes[label]
-                retrieved = index.search_many([i.question for i in items], prof.top_k)
-                if label == "eval":
-                    out["index_seconds"], out["index_mb"] = index.build_seconds, index.size_mb
-                convs = [with_sources(system, i.question, [(r.chunk.id, r.chunk.text) for r in rs])
-                         for i, rs in zip(items, retrieved)]
-            else:
-                convs = [closed_book(system, i.question) for i in items]
-            answers = generate(model, ctx.tokenizer(), convs, prof.max_new_tokens, prof.gen_batch,
-                               on_batch=ctx.progress.answer_callback(len(items), label))
+        for s in sets:
+            s.prepare(system, retrieval, indexes.get(s.label), prof.top_k)
+            answers = generate(model, ctx.tokenizer(), s.convs, prof.max_new_tokens, prof.gen_batch,
+                               on_batch=ctx.progress.answer_callback(len(s.items), s.label))
             seconds += answers.seconds_per_answer
-            scores = [scorer(a, i) for a, i in zip(answers.texts, items)]
-            suffix = "" if label == "eval" else "_updated"
-            for key in scores[0]:
-                out[f"{key}{suffix}"] = statistics.fmean(s[key] for s in scores)
-            out[f"n_items{suffix}"] = len(items)
-            for item, conv, answer, rs, sc in zip(items, convs, answers.texts, retrieved, scores):
-                samples.append({
-                    "eval_set": label, "item_id": item.id, "question": item.question, "reference": item.reference,
-                    "answer": answer, "prompt": conv[-1]["content"],
-                    "retrieved_ids": [r.chunk.id for r in rs], "retrieved_texts": [r.chunk.text for r in rs],
-                    "gold_doc_ids": list(item.gold_doc_ids), "changed": item.changed, "scores": sc,
-                })
+            s.answers = answers.texts
     out["infer_peak_memory_mb"] = mem.peak_mb
     out["infer_memory_kind"] = mem.kind
     out["infer_seconds"] = mem.seconds
     out["seconds_per_answer"] = statistics.fmean(seconds)
     out["seconds_per_answer_p95"] = _p95(seconds)
-    out["samples"] = samples
+    if retrieval:
+        index = indexes["eval"]
+        out["index_seconds"], out["index_mb"] = index.build_seconds, index.size_mb
+
+    if train_set is not None:
+        train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k)
+        train_set.answers = generate(model, ctx.tokenizer(), train_set.convs, prof.max_new_tokens, prof.gen_batch,
+                                     on_batch=ctx.progress.answer_callback(len(train_set.items), "train")).texts
+
+    for s in sets + ([train_set] if train_set else []):
+        s.scores = [dict(scorer(a, i)) for a, i in zip(s.answers, s.items)]
+
+    main = sets[0]
+    _faithfulness(main, retrieval, ctx, out)
+    if retrieval:
+        _retrieval_quality(main, prof.top_k)
+    _mc_accuracy(model, main, ctx, system, out)
+
+    for s in sets + ([train_set] if train_set else []):
+        suffix = {"eval": "", "update": "_updated", "train": "_train"}[s.label]
+        keys = ["accuracy"] if s.label == "train" else list(s.scores[0])
+        for key in keys:
+            column = "train_accuracy" if s.label == "train" else f"{key}{suffix}"
+            out[column] = _mean([sc.get(key) for sc in s.scores])
+        out["n_items_train" if s.label == "train" else f"n_items{suffix}"] = len(s.items)
+    out["samples"] = [_sample(s, n) for s in sets + ([train_set] if train_set else []) for n in range(len(s.items))]
     return out
+
+
+def _faithfulness(s: _Set, retrieval: bool, ctx: Any, out: dict[str, Any]) -> None:
+    judge = ctx.faithfulness()
+    questions = [i.question for i in s.items]
+    results = judge.score_many(questions, s.answers, s.evidence(retrieval))
+    for sc, extra, (value, claims) in zip(s.scores, s.extra, results):
+        sc["faithfulness"] = None if value is None or math.isnan(value) else value
+        extra["claims"] = claims
+    out["faithfulness_method"] = judge.method
+
+
+def _retrieval_quality(s: _Set, k: int) -> None:
+    from harness.retrieval_metrics import retrieval_scores
+
+    docs = {d.id: d for d in s.corpus}
+    for item, rs, sc in zip(s.items, s.retrieved, s.scores):
+        gold = [_passage(docs[g]) for g in item.gold_doc_ids if g in docs]
+        sc.update(retrieval_scores([r.chunk.doc_id for r in rs], [r.chunk.text for r in rs], item.gold_doc_ids,
+                                   gold, k))
+
+
+def _mc_accuracy(model: Any, s: _Set, ctx: Any, system: str, out: dict[str, Any]) -> None:
+    """Log-likelihood multiple choice over the same prompt the strategy answered (sources included)."""
+    if any(len(i.wrong_options) != 3 for i in s.items):
+        out["mc_accuracy"] = math.nan  # the eval set carries no distractors: nothing to choose between
+        return
+    from harness.lmeval import mc_records, mc_scores
+
+    queries = [c[-1]["content"] for c in s.convs]
+    for sc, value in zip(s.scores, mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system)):
+        sc["mc_accuracy"] = value
+
+
+def _sample(s: _Set, n: int) -> dict[str, Any]:
+    item = s.items[n]
+    rs = s.retrieved[n]
+    return {
+        "eval_set": s.label, "item_id": item.id, "question": item.question, "reference": item.reference,
+        "answer": s.answers[n], "prompt": s.convs[n][-1]["content"],
+        "retrieved_ids": [r.chunk.id for r in rs], "retrieved_doc_ids": [r.chunk.doc_id for r in rs],
+        "retrieved_texts": [r.chunk.text for r in rs],
+        "gold_doc_ids": list(item.gold_doc_ids), "changed": item.changed, "scores": s.scores[n], **s.extra[n],
+    }

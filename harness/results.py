@@ -13,22 +13,51 @@ PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_c
 # measurements; NaN/None where a column does not apply (a closed-book cell has no index)
 METRIC_COLUMNS = [
     "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-    "accuracy_updated", "accuracy_updated_ci_low", "accuracy_updated_ci_high", "n_items", "n_items_updated",
+    # kind-specific sub-metrics (NaN where the scenario's scorer does not produce them)
+    "fact_recall", "term_accuracy", "json_valid_rate", "field_accuracy", "token_f1", "rouge_l",
+    "train_accuracy", "train_accuracy_ci_low", "train_accuracy_ci_high",
+    "accuracy_updated", "accuracy_updated_ci_low", "accuracy_updated_ci_high",
+    "faithfulness", "faithfulness_ci_low", "faithfulness_ci_high", "faithfulness_method",
+    "context_recall", "context_precision", "hit_at_k",
+    "mc_accuracy", "mc_accuracy_ci_low", "mc_accuracy_ci_high",
+    "n_items", "n_items_updated", "n_items_train",
     "train_seconds", "train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last", "train_reused_from",
-    "trainable_params", "total_params",
+    "train_autocast", "train_cached", "trainable_params", "total_params",
     "peak_memory_mb", "memory_kind", "train_peak_memory_mb", "infer_peak_memory_mb",
     "seconds_per_answer", "seconds_per_answer_p95", "infer_seconds",
     "index_seconds", "index_mb", "adapter_mb",
 ]
 COLUMNS = ID_COLUMNS + METRIC_COLUMNS + PROVENANCE_COLUMNS
+# headline metrics that get a 95% bootstrap interval: column -> (question set, per-item score key)
+INTERVALS = {
+    "accuracy": ("eval", "accuracy"),
+    "accuracy_updated": ("update", "accuracy"),
+    "train_accuracy": ("train", "accuracy"),
+    "faithfulness": ("eval", "faithfulness"),
+    "mc_accuracy": ("eval", "mc_accuracy"),
+}
+# a fine-tuned cell below this on its own training items did not learn them: flagged, not blamed
+UNDER_TRAINED_BELOW = 0.8
 
 RESULTS_FILE = "results.parquet"
 SAMPLES_FILE = "samples.jsonl"
 MANIFEST_FILE = "manifest.json"
+COMPARISONS_FILE = "comparisons.parquet"  # paired bootstrap tests between strategies (harness.compare)
+
+
+def item_scores(samples: list[dict[str, Any]], eval_set: str, key: str) -> dict[str, float]:
+    """item id -> score (items whose score is undefined, such as an answer with no claim, left out)."""
+    out = {}
+    for s in samples:
+        if s["eval_set"] == eval_set:
+            v = s["scores"].get(key)
+            if v is not None and v == v:
+                out[s["item_id"]] = float(v)
+    return out
 
 
 def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row plus 95% bootstrap intervals of its accuracies, computed from its per-item scores.
+    """The row plus 95% bootstrap intervals of its headline metrics, computed from its per-item scores.
 
     Derived when the run folder is written, not stored in the cell, so every cell gets them the
     same way whenever it was computed.
@@ -36,8 +65,8 @@ def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[s
     from harness.stats import bootstrap_ci
 
     out = dict(row)
-    for eval_set, column in (("eval", "accuracy"), ("update", "accuracy_updated")):
-        scores = [s["scores"]["accuracy"] for s in samples if s["eval_set"] == eval_set]
+    for column, (eval_set, key) in INTERVALS.items():
+        scores = list(item_scores(samples, eval_set, key).values())
         if scores:
             out[f"{column}_ci_low"], out[f"{column}_ci_high"] = bootstrap_ci(scores)
     return out

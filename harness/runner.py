@@ -29,12 +29,13 @@ from harness.config import Scenario, project_root
 from harness.errors import HarnessError
 from harness.models import DeviceInfo, ModelRef, cache_dir
 from harness.profiles import RunProfile
-from harness.results import MANIFEST_FILE, RESULTS_FILE, SAMPLES_FILE, to_frame, with_intervals
+from harness.results import COMPARISONS_FILE, MANIFEST_FILE, RESULTS_FILE, SAMPLES_FILE, to_frame, with_intervals
 from harness.strategies import STRATEGIES, CellSkipped
 
-CELL_FORMAT = 2  # bump when a change makes cached cells incomparable with new ones
+CELL_FORMAT = 3  # bump when a change makes cached cells incomparable with new ones (3: metrics layer)
+TRAIN_FORMAT = 2  # bump when the training loop changes what an adapter learns (2: answer-only logits, autocast)
 PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "sentence-transformers", "faiss-cpu",
-            "pandas", "numpy")
+            "ragas", "lm_eval", "pandas", "numpy")
 
 
 # ----------------------------------------------------------------------------- provenance
@@ -125,12 +126,34 @@ class Progress:
 class RunContext:
     """What cells of one run share: the tokenizer, the base model, the embedder and the indexes."""
 
-    def __init__(self, model: ModelRef, device: DeviceInfo, progress: Progress) -> None:
-        self.model_ref, self.device, self.progress = model, device, progress
+    def __init__(self, model: ModelRef, device: DeviceInfo, progress: Progress, judge: Any = None) -> None:
+        self.model_ref, self.device, self.progress, self.judge = model, device, progress, judge
         self._tokenizer: Any = None
         self._base: Any = None
         self._embedder: Any = None
+        self._faithfulness: Any = None
         self._indexes: dict[tuple[str, str], Any] = {}
+
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from harness.models import embedder_path
+            from harness.retrieval import Embedder
+
+            self._embedder = Embedder(embedder_path(), self.device.device)
+        return self._embedder
+
+    def faithfulness(self) -> Any:
+        """The run's faithfulness scorer: ragas with the --judge endpoint, else the offline claim scorer."""
+        if self._faithfulness is None:
+            if self.judge is not None:
+                from harness.judge import RagasJudge
+
+                self._faithfulness = RagasJudge(self.judge)
+            else:
+                from harness.faithfulness import OfflineFaithfulness
+
+                self._faithfulness = OfflineFaithfulness(self.embedder().encode)
+        return self._faithfulness
 
     def tokenizer(self) -> Any:
         if self._tokenizer is None:
@@ -153,12 +176,9 @@ class RunContext:
     def index(self, scenario: str, label: str, corpus: list) -> Any:
         key = (scenario, label)
         if key not in self._indexes:
-            from harness.models import embedder_path
-            from harness.retrieval import Embedder, HybridIndex
+            from harness.retrieval import HybridIndex
 
-            if self._embedder is None:
-                self._embedder = Embedder(embedder_path(), self.device.device)
-            self._indexes[key] = HybridIndex(corpus, self._embedder)
+            self._indexes[key] = HybridIndex(corpus, self.embedder())
         return self._indexes[key]
 
 
@@ -168,6 +188,8 @@ class Cell:
     strategy: str
     key: str
     deps: dict[str, str] = field(default_factory=dict)  # strategy -> cell key
+    seed: int = 0
+    train_key: str = ""  # cells that train: the key of their adapter in the artifact cache
 
 
 @dataclass
@@ -179,7 +201,7 @@ class CellTask:
     model: ModelRef
     device: DeviceInfo
     seed: int
-    artifact_dir: Path
+    artifact_dir: Path  # where this cell's adapter lives: keyed by what training depends on only
     ctx: RunContext
     deps: dict[str, dict[str, Any]]
 
@@ -200,10 +222,30 @@ def _strategy_fingerprint(name: str) -> dict[str, Any]:
     return fields
 
 
+def _hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: ModelRef, seed: int,
+              device: DeviceInfo) -> str:
+    """What an adapter depends on, and nothing that only affects evaluation: a new metric, eval size or
+    answer length re-scores a cell with its cached adapter instead of retraining it."""
+    fp = _strategy_fingerprint(strategy)
+    fp.pop("retriever", None)
+    prof = dataclasses.asdict(profile)
+    return _hash({
+        "format": TRAIN_FORMAT, "scenario": scenario.name, "scenario_files": scenario.file_hashes,
+        "train_size": scenario.sizes(profile.name).train, "strategy": fp,
+        "train": prof["train"], "raft": [prof["raft_distractors"], prof["raft_p_no_gold"]],
+        "model": model.identity, "seed": seed, "device": [device.device, device.dtype],
+    })
+
+
 def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, model: ModelRef, seed: int,
-             device: DeviceInfo, dep_keys: dict[str, str]) -> str:
+             device: DeviceInfo, dep_keys: dict[str, str], scoring: str = "") -> str:
     payload = {
         "format": CELL_FORMAT,
+        "scoring": scoring,
         "scenario": scenario.name,
         "scenario_files": scenario.file_hashes,
         "sizes": scenario.sizes(profile.name).model_dump(),
@@ -214,7 +256,7 @@ def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mode
         "device": [device.device, device.dtype],
         "deps": dep_keys,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return _hash(payload)
 
 
 def check_strategies(names: list[str]) -> None:
@@ -223,9 +265,13 @@ def check_strategies(names: list[str]) -> None:
             raise HarnessError(f"--strategy {name}: unknown strategy (known: {', '.join(sorted(STRATEGIES.names()))})")
 
 
-def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunProfile, model: ModelRef, seed: int,
-               device: DeviceInfo) -> list[Cell]:
-    """Cells in run order; a strategy that reuses another's adapter pulls that strategy in before it."""
+def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunProfile, model: ModelRef,
+               seeds: list[int], device: DeviceInfo, scoring: str = "") -> list[Cell]:
+    """Cells in run order; a strategy that reuses another's adapter pulls that strategy in before it.
+
+    With several seeds, cells whose result depends on training (their own or a reused adapter) repeat
+    per seed; the others (greedy decoding, no training) run once, under the first seed.
+    """
     check_strategies(strategies)
     ordered: list[str] = []
 
@@ -239,11 +285,16 @@ def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunPro
         add(name)
     cells = []
     for sc in scenarios:
-        keys: dict[str, str] = {}
-        for name in ordered:
-            deps = {d: keys[d] for d in STRATEGIES.get(name).depends_on}
-            keys[name] = cell_key(sc, name, profile, model, seed, device, deps)
-            cells.append(Cell(sc.name, name, keys[name], deps))
+        for n, seed in enumerate(seeds):
+            keys: dict[str, str] = {}
+            for name in ordered:
+                strat = STRATEGIES.get(name)
+                if n > 0 and not (strat.train or strat.depends_on):
+                    continue
+                deps = {d: keys[d] for d in strat.depends_on}
+                keys[name] = cell_key(sc, name, profile, model, seed, device, deps, scoring)
+                tkey = train_key(sc, name, profile, model, seed, device) if strat.train else ""
+                cells.append(Cell(sc.name, name, keys[name], deps, seed, tkey))
     return cells
 
 
@@ -255,10 +306,18 @@ class RunOptions:
     profile: RunProfile
     model: ModelRef
     device: DeviceInfo
-    seed: int
+    seeds: list[int]
     out: Path
     argv: list[str]
     progress: bool = True
+    judge: Any = None  # a judge.JudgeConfig: faithfulness by ragas + that endpoint instead of offline
+
+    @property
+    def scoring(self) -> str:
+        """Which faithfulness method scores the cells: part of every cell key."""
+        from harness.faithfulness import OFFLINE_METHOD
+
+        return self.judge.method + "@" + self.judge.base_url if self.judge else OFFLINE_METHOD
 
 
 def _cache_file(key: str) -> Path:
@@ -289,14 +348,15 @@ def run_cell(cell: Cell, opts: RunOptions, ctx: RunContext, done: dict[str, dict
 
     scenario = next(s for s in opts.scenarios if s.name == cell.scenario)
     row: dict[str, Any] = {
-        "scenario": cell.scenario, "strategy": cell.strategy, "model": opts.model.name, "seed": opts.seed,
+        "scenario": cell.scenario, "strategy": cell.strategy, "model": opts.model.name, "seed": cell.seed,
         "profile": opts.profile.name, "status": "ok", "error": None,
         "model_identity": opts.model.identity, "device": opts.device.device, "device_name": opts.device.name,
         "dtype": opts.device.dtype, "git_commit": git_commit(), "harness_version": __version__,
         "versions": json.dumps(package_versions(), sort_keys=True), "cell_key": cell.key, "created_at": _now(),
     }
-    task = CellTask(scenario, opts.profile, opts.model, opts.device, opts.seed,
-                    cache_dir() / "artifacts" / cell.key, ctx, {s: done[k]["row"] for s, k in cell.deps.items()})
+    task = CellTask(scenario, opts.profile, opts.model, opts.device, cell.seed,
+                    cache_dir() / "artifacts" / (cell.train_key or cell.key), ctx,
+                    {s: done[k]["row"] for s, k in cell.deps.items()})
     samples: list[dict[str, Any]] = []
     tb = None
     try:
@@ -310,7 +370,8 @@ def run_cell(cell: Cell, opts: RunOptions, ctx: RunContext, done: dict[str, dict
         tb = traceback.format_exc()
     finally:
         gc.collect()
-    rec = {"row": row, "samples": [{"scenario": cell.scenario, "strategy": cell.strategy, **s} for s in samples]}
+    rec = {"row": row, "samples": [{"scenario": cell.scenario, "strategy": cell.strategy, "seed": cell.seed, **s}
+                                   for s in samples]}
     if tb:
         rec["traceback"] = tb
     _atomic_write(_cache_file(cell.key), json.dumps(rec, default=str))
@@ -323,7 +384,12 @@ def write_run_folder(opts: RunOptions, cells: list[Cell], done: dict[str, dict[s
     frame = to_frame(rows)
     opts.out.mkdir(parents=True, exist_ok=True)
     _atomic_parquet(opts.out / RESULTS_FILE, frame)
-    lines = [json.dumps(s, default=str) for c in cells if c.key in done for s in done[c.key]["samples"]]
+    samples = [s for c in cells if c.key in done for s in done[c.key]["samples"]]
+    if rows:
+        from harness.compare import pairwise
+
+        _atomic_parquet(opts.out / COMPARISONS_FILE, pairwise(frame, samples))
+    lines = [json.dumps(s, default=str) for s in samples]
     _atomic_write(opts.out / SAMPLES_FILE, "\n".join(lines) + ("\n" if lines else ""))
     manifest = {
         "command": opts.argv,
@@ -337,10 +403,12 @@ def write_run_folder(opts: RunOptions, cells: list[Cell], done: dict[str, dict[s
         "ram_mb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20,
         "model": dataclasses.asdict(opts.model),
         "profile": dataclasses.asdict(opts.profile),
-        "seeds": [opts.seed],
+        "seeds": list(opts.seeds),
+        "faithfulness": opts.scoring.split("@")[0],
+        "judge": {"base_url": opts.judge.base_url, "model": opts.judge.model} if opts.judge else None,
         "scenarios": {s.name: {"path": str(s.path), "files": s.file_hashes} for s in opts.scenarios},
         "cache_dir": str(cache_dir()),
-        "cells": [{"scenario": c.scenario, "strategy": c.strategy, "key": c.key,
+        "cells": [{"scenario": c.scenario, "strategy": c.strategy, "seed": c.seed, "key": c.key,
                    "status": done[c.key]["row"]["status"] if c.key in done else "pending"} for c in cells],
     }
     _atomic_write(opts.out / MANIFEST_FILE, json.dumps(manifest, indent=2, default=str))
@@ -350,14 +418,14 @@ def write_run_folder(opts: RunOptions, cells: list[Cell], done: dict[str, dict[s
 def run_matrix(opts: RunOptions) -> Any:
     """Run (or resume) the matrix and return the results frame; the run folder is current after each cell."""
     strategies = opts.strategies or list(opts.profile.strategies)
-    cells = plan_cells(opts.scenarios, strategies, opts.profile, opts.model, opts.seed, opts.device)
+    cells = plan_cells(opts.scenarios, strategies, opts.profile, opts.model, opts.seeds, opts.device, opts.scoring)
     started = _now()
     progress = Progress(opts.progress)
-    ctx = RunContext(opts.model, opts.device, progress)
+    ctx = RunContext(opts.model, opts.device, progress, opts.judge)
     done: dict[str, dict[str, Any]] = {}
     bar = progress.cells(len(cells))
     for cell in cells:
-        bar.set_description(f"{cell.scenario}/{cell.strategy}")
+        bar.set_description(f"{cell.scenario}/{cell.strategy}" + (f"/seed {cell.seed}" if len(opts.seeds) > 1 else ""))
         cached = load_cached(cell.key)
         done[cell.key] = cached if cached is not None else run_cell(cell, opts, ctx, done)
         bar.update(1)
@@ -371,12 +439,32 @@ def _fmt(value: Any, digits: int) -> str:
 
 
 def summary_table(frame: Any) -> str:
-    """The end-of-run table: quality beside cost, then one line per cell that did not finish ok."""
-    formats = {"accuracy": 2, "accuracy_updated": 2, "train_seconds": 0, "peak_memory_mb": 0, "seconds_per_answer": 2}
-    view = frame[["scenario", "strategy", "status", *formats, "memory_kind"]].copy()
+    """The end-of-run table: quality beside cost, then flags, seed spreads and cells that did not finish ok."""
+    from harness.results import UNDER_TRAINED_BELOW
+
+    formats = {"accuracy": 2, "accuracy_updated": 2, "train_accuracy": 2, "faithfulness": 2, "mc_accuracy": 2,
+               "hit_at_k": 2, "train_seconds": 0, "peak_memory_mb": 0, "seconds_per_answer": 2}
+    ids = ["scenario", "strategy"] + (["seed"] if frame["seed"].nunique() > 1 else []) + ["status"]
+    view = frame[[*ids, *formats, "memory_kind"]].copy()
     for col, digits in formats.items():
         view[col] = view[col].map(lambda v, d=digits: _fmt(v, d))
+    view = view.rename(columns={"accuracy_updated": "acc_updated", "train_accuracy": "train_acc",
+                                "faithfulness": "faithful", "mc_accuracy": "mc_acc", "train_seconds": "train_s",
+                                "peak_memory_mb": "peak_mb", "seconds_per_answer": "s/answer"})
     lines = [view.to_string(index=False)]
+    if frame["seed"].nunique() > 1:
+        from harness.compare import seed_summary
+
+        summ = seed_summary(frame)
+        lines.append("over seeds (mean ± sd):")
+        for _, r in summ[summ["n_seeds"] > 1].iterrows():
+            lines.append(f"  {r['scenario']}/{r['strategy']}: accuracy {r['accuracy_mean']:.2f} ± "
+                         f"{r['accuracy_std']:.2f} over {int(r['n_seeds'])} seeds")
+    for _, r in frame.iterrows():
+        t = r.get("train_accuracy")
+        if r["status"] == "ok" and t is not None and t == t and t < UNDER_TRAINED_BELOW:
+            lines.append(f"{r['scenario']}/{r['strategy']}: under-trained: {t:.2f} on its own training items "
+                         f"(< {UNDER_TRAINED_BELOW}), so its held-out score understates fine-tuning")
     for _, r in frame[frame["status"] != "ok"].iterrows():
         lines.append(f"{r['scenario']}/{r['strategy']}: {r['status']}: {r['error']}")
     return "\n".join(lines)

@@ -29,6 +29,8 @@ class TrainConfig:
     target_modules: str | tuple[str, ...] = "all-linear"  # covers fused qkv_proj/gate_up_proj (Phi-3) too
     max_length: int = 768
     warmup_steps: int = 5
+    # "auto": bf16 autocast where the hardware has native bf16 (CUDA, AVX512-BF16 CPUs), else none
+    autocast: str = "auto"
 
 
 @dataclass
@@ -42,6 +44,7 @@ class TrainStats:
     trainable_params: int
     total_params: int
     memory: PeakMemory
+    autocast: str = "none"  # the dtype training ran under autocast, or "none"
     losses: list[float] = field(default_factory=list)
 
 
@@ -70,6 +73,43 @@ def _collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str,
         labels[row, : len(y)] = torch.tensor(y)
         mask[row, : len(x)] = 1
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def answer_loss(model: Any, inputs: dict[str, Any]) -> Any:
+    """Mean next-token loss over answer tokens, with the vocabulary projection applied only there.
+
+    The LM head (49,152 words wide for SmolLM2) at every prompt and padding position costs time and
+    most of the activation memory and carries no loss; this gives the same value as `model(**inputs).loss`.
+    """
+    import torch
+
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = causal.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])[0]
+    labels = inputs["labels"][:, 1:]
+    keep = labels != IGNORE
+    logits = causal.get_output_embeddings()(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[keep])
+
+
+def autocast_dtype(cfg: TrainConfig, device: str) -> Any:
+    """bf16 when asked, or on "auto" where it is native; None for full precision."""
+    import torch
+
+    if cfg.autocast == "none":
+        return None
+    if cfg.autocast == "bf16":
+        return torch.bfloat16
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if cpu_has_bf16() else None
+
+
+def cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and ("avx512_bf16" in line or "amx_bf16" in line) for line in f)
+    except OSError:
+        return False
 
 
 def attach_lora(model: Any, cfg: TrainConfig, quantized: bool) -> Any:
@@ -101,6 +141,7 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
     pad = tokenizer.pad_token_id
     dev = next(model.parameters()).device
     trainable, total = model.get_nb_trainable_parameters()
+    amp = autocast_dtype(cfg, device)
     losses: list[float] = []
     tokens = 0
     model.train()
@@ -115,7 +156,8 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
                 batch.append(encoded[order.pop()])
             inputs = {k: v.to(dev) for k, v in _collate(batch, pad).items()}
             tokens += int(inputs["attention_mask"].sum())
-            loss = model(**inputs).loss
+            with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
+                loss = answer_loss(model, inputs)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
@@ -129,5 +171,6 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
     return TrainStats(
         steps=cfg.steps, seconds=seconds, tokens=tokens, tokens_per_s=tokens / seconds if seconds else float("nan"),
         first_loss=losses[0] if losses else float("nan"), last_loss=losses[-1] if losses else float("nan"),
-        trainable_params=int(trainable), total_params=int(total), memory=mem, losses=losses,
+        trainable_params=int(trainable), total_params=int(total), memory=mem,
+        autocast=str(amp).replace("torch.", "") if amp is not None else "none", losses=losses,
     )

@@ -29,7 +29,7 @@ def options(model: Path, out: Path, strategies: list[str], scenarios: tuple[str,
     return RunOptions(
         scenarios=[load_scenario(resolve_scenario_arg(s)) for s in scenarios], strategies=strategies,
         profile=get_profile("smoke"), model=resolve_model(str(model)),
-        device=resolve_device("cpu"), seed=0, out=out, argv=["test"], progress=False,
+        device=resolve_device("cpu"), seeds=[0], out=out, argv=["test"], progress=False,
     )
 
 
@@ -56,14 +56,18 @@ def check_rows_filled(df: pd.DataFrame) -> None:
                 "accuracy_updated_ci_high", "n_items", "n_items_updated", "train_seconds", "trainable_params",
                 "total_params", "peak_memory_mb", "memory_kind", "infer_peak_memory_mb", "seconds_per_answer",
                 "seconds_per_answer_p95", "adapter_mb", "model_identity", "device", "device_name", "git_commit",
-                "versions", "cell_key", "created_at", "seed", "profile", "model"]
+                "versions", "cell_key", "created_at", "seed", "profile", "model",
+                "fact_recall", "token_f1", "faithfulness_method", "mc_accuracy", "mc_accuracy_ci_low"]
         if r["strategy"] in TRAINED:
-            must += ["train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last", "train_peak_memory_mb"]
+            must += ["train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last", "train_peak_memory_mb",
+                     "train_accuracy", "train_accuracy_ci_low", "n_items_train"]
         if r["strategy"] in RETRIEVING:
-            must += ["index_seconds", "index_mb"]
+            must += ["index_seconds", "index_mb", "context_recall", "context_precision", "hit_at_k"]
+        else:
+            assert pd.isna(r["hit_at_k"]) and pd.isna(r["context_recall"]), r["strategy"]
         for c in must:
             assert r[c] is not None and r[c] == r[c], (r["strategy"], c)
-        assert r["memory_kind"] == "cpu_rss"
+        assert r["memory_kind"] == "cpu_rss" and r["faithfulness_method"] == "claims-offline"
         assert r["n_items"] == 4 and r["n_items_updated"] == 4
         assert 0.0 <= r["accuracy_ci_low"] <= r["accuracy"] <= r["accuracy_ci_high"] <= 1.0
         assert r["peak_memory_mb"] > 0 and r["seconds_per_answer"] > 0
@@ -86,7 +90,10 @@ def test_every_strategy_fills_its_row(arch: str, request: pytest.FixtureRequest,
     check_rows_filled(df)
     df2, samples, manifest = read_run(tmp_path / "run")
     assert len(df2) == 6 and manifest["complete"] is True
-    assert len(samples) == 6 * (4 + 4)  # every strategy answers the eval and the corpus_update items
+    # every strategy answers the eval and the corpus_update items; cells with an adapter, 8 training items too
+    assert len(samples) == 6 * (4 + 4) + 4 * 8
+    assert {s["eval_set"] for s in samples} == {"eval", "update", "train"}
+    assert all("claims" in s for s in samples if s["eval_set"] == "eval")
     # the adapters target every projection, the fused Phi-3 ones included
     adapter_cfg = json.loads((Path(df.set_index("strategy").loc["lora", "adapter_path"]) / "adapter_config.json").read_text())
     targets = {name.split(".")[-1] for name in adapter_cfg["target_modules"]}
@@ -191,7 +198,7 @@ def test_killed_run_resumes_with_one_row_per_cell(tmp_path: Path, tiny_llama: Pa
     df, samples, manifest = read_run(out)
     assert len(df) == 3 and df[["scenario", "strategy"]].duplicated().sum() == 0
     assert set(df["status"]) == {"ok"} and manifest["complete"] is True
-    assert len(samples) == 3 * 8
+    assert len(samples) == 3 * 8 + 8
 
 
 def test_bad_model_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,7 +34,9 @@ def test_paired_test_tells_noise_from_a_difference() -> None:
 
 
 def test_rows_get_intervals_from_their_samples() -> None:
-    samples = [{"eval_set": "eval", "scores": {"accuracy": 1.0}}] * 4 + [{"eval_set": "update", "scores": {"accuracy": 0.0}}] * 4
+    samples = ([{"eval_set": "eval", "item_id": f"e{i}", "scores": {"accuracy": 1.0, "faithfulness": None}} for i in range(4)]
+               + [{"eval_set": "update", "item_id": f"u{i}", "scores": {"accuracy": 0.0}} for i in range(4)])
     row = with_intervals({"accuracy": 1.0}, samples)
     assert (row["accuracy_ci_low"], row["accuracy_ci_high"]) == (1.0, 1.0)
     assert (row["accuracy_updated_ci_low"], row["accuracy_updated_ci_high"]) == (0.0, 0.0)
+    assert "faithfulness_ci_low" not in row  # undefined for every item: no interval, not a made-up one

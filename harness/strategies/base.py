@@ -7,6 +7,7 @@ executor reads top to bottom: get a model, answer every eval set, score, measure
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,20 +69,33 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
     if strategy.train:
         if strategy.four_bit:
             _require_bitsandbytes(task)
-        from harness.training import attach_lora, train
-
         ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
         base = load_causal_lm(task.model, task.device, four_bit=strategy.four_bit)
-        model = attach_lora(base, task.profile.train, quantized=strategy.four_bit)
-        stats = train(model, ctx.tokenizer(), strategy.examples(task), task.profile.train, task.seed,
-                      task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
-        adapter = task.artifact_dir / "adapter"
-        shutil.rmtree(adapter, ignore_errors=True)
-        model.save_pretrained(adapter)
-        row.update(train_seconds=stats.seconds, train_tokens_per_s=stats.tokens_per_s, train_steps=stats.steps,
-                   train_loss_first=stats.first_loss, train_loss_last=stats.last_loss,
-                   trainable_params=stats.trainable_params, total_params=stats.total_params,
-                   train_peak_memory_mb=stats.memory.peak_mb, adapter_mb=dir_mb(adapter), adapter_path=str(adapter))
+        adapter, record = task.artifact_dir / "adapter", task.artifact_dir / "train.json"
+        if record.is_file() and adapter.is_dir():
+            # trained before with the same data, settings, model and seed: only the scoring changed
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(base, adapter)
+            stats = json.loads(record.read_text())
+            stats["train_cached"] = True
+        else:
+            from harness.training import attach_lora, train
+
+            model = attach_lora(base, task.profile.train, quantized=strategy.four_bit)
+            ts = train(model, ctx.tokenizer(), strategy.examples(task), task.profile.train, task.seed,
+                       task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
+            shutil.rmtree(adapter, ignore_errors=True)
+            model.save_pretrained(adapter)
+            stats = dict(train_seconds=ts.seconds, train_tokens_per_s=ts.tokens_per_s, train_steps=ts.steps,
+                         train_loss_first=ts.first_loss, train_loss_last=ts.last_loss, train_autocast=ts.autocast,
+                         trainable_params=ts.trainable_params, total_params=ts.total_params,
+                         train_peak_memory_mb=ts.memory.peak_mb, adapter_mb=dir_mb(adapter), adapter_path=str(adapter))
+            tmp = record.with_suffix(".tmp")
+            tmp.write_text(json.dumps(stats))
+            tmp.replace(record)  # written last: its presence means the adapter is complete
+            stats["train_cached"] = False
+        row.update(stats)
     elif strategy.reuse_adapter_of:
         dep = task.deps[strategy.reuse_adapter_of]
         if dep.get("status") != "ok":
@@ -92,7 +106,8 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
         base = load_causal_lm(task.model, task.device)
         model = PeftModel.from_pretrained(base, dep["adapter_path"])
         for k in ("train_seconds", "train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last",
-                  "trainable_params", "total_params", "train_peak_memory_mb", "adapter_mb", "adapter_path"):
+                  "train_autocast", "trainable_params", "total_params", "train_peak_memory_mb", "adapter_mb",
+                  "adapter_path"):
             row[k] = dep.get(k)
         row["train_reused_from"] = strategy.reuse_adapter_of
     else:
@@ -100,7 +115,7 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
         row.update(train_seconds=0.0, trainable_params=0, total_params=int(model.num_parameters()),
                    adapter_mb=0.0)
 
-    row.update(answer_and_score(model, strategy.retrieval, task))
+    row.update(answer_and_score(model, strategy, task))
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
     # the cell's peak: training (its own, or the reused adapter's) or answering, whichever is higher
     row["peak_memory_mb"] = max(v for v in (row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"]) if v is not None)

@@ -1,0 +1,67 @@
+"""Across cells: paired bootstrap comparisons of strategies, and mean/spread over seeds.
+
+Pure pandas over a run folder's rows and samples; the recommender, the app and the report read these
+to say when a difference between two strategies is a measurement and when it is noise.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from harness.results import INTERVALS
+from harness.stats import paired_bootstrap_p
+
+COMPARED = ("accuracy", "accuracy_updated", "faithfulness", "mc_accuracy")
+SEED_METRICS = ("accuracy", "accuracy_updated", "train_accuracy", "faithfulness", "mc_accuracy", "train_seconds",
+                "peak_memory_mb", "seconds_per_answer")
+ALPHA = 0.05
+
+
+def _per_item(samples: list[dict[str, Any]], scenario: str, strategy: str, metric: str) -> dict[str, float]:
+    """item id -> score, averaged over seeds when the cell ran under several."""
+    eval_set, key = INTERVALS[metric]
+    acc: dict[str, list[float]] = {}
+    for s in samples:
+        if s["scenario"] == scenario and s["strategy"] == strategy and s["eval_set"] == eval_set:
+            v = s["scores"].get(key)
+            if v is not None and v == v:
+                acc.setdefault(s["item_id"], []).append(float(v))
+    return {k: sum(v) / len(v) for k, v in acc.items()}
+
+
+def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...] = COMPARED) -> Any:
+    """One row per (scenario, metric, strategy pair): means on the shared items, difference, paired p-value."""
+    import pandas as pd
+
+    rows = []
+    ok = frame[frame["status"] == "ok"]
+    for scenario, group in ok.groupby("scenario", sort=False):
+        strategies = list(dict.fromkeys(group["strategy"]))
+        for metric in metrics:
+            scores = {st: _per_item(samples, scenario, st, metric) for st in strategies}
+            for a, b in itertools.combinations(strategies, 2):
+                common = sorted(set(scores[a]) & set(scores[b]))
+                if not common:
+                    continue
+                xa, xb = [scores[a][i] for i in common], [scores[b][i] for i in common]
+                p = paired_bootstrap_p(xa, xb)
+                rows.append({"scenario": scenario, "metric": metric, "a": a, "b": b, "n_items": len(common),
+                             "mean_a": sum(xa) / len(xa), "mean_b": sum(xb) / len(xb),
+                             "diff": (sum(xa) - sum(xb)) / len(xa), "p_value": p, "significant": p < ALPHA})
+    return pd.DataFrame(rows, columns=["scenario", "metric", "a", "b", "n_items", "mean_a", "mean_b", "diff",
+                                       "p_value", "significant"])
+
+
+def seed_summary(frame: Any) -> Any:
+    """Mean and standard deviation over seeds per (scenario, strategy); std is NaN with one seed."""
+    ok = frame[frame["status"] == "ok"]
+    cols = [c for c in SEED_METRICS if c in ok.columns]
+    numeric = ok[["scenario", "strategy", *cols]].copy()
+    for c in cols:
+        numeric[c] = numeric[c].astype(float)
+    grouped = numeric.groupby(["scenario", "strategy"], sort=False)
+    out = grouped[cols].agg(["mean", "std"])
+    out.columns = [f"{c}_{stat}" for c, stat in out.columns]
+    out.insert(0, "n_seeds", grouped.size())
+    return out.reset_index()

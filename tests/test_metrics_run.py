@@ -1,0 +1,134 @@
+"""The metrics layer inside real runs on a tiny model: judge wiring, seeds, adapter reuse, comparisons, lm-eval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from harness.results import COMPARISONS_FILE, read_run
+from harness.runner import run_matrix
+from test_matrix import options
+
+
+def test_rescoring_reuses_the_trained_adapter(tmp_path: Path, tiny_llama: Path, fresh_cache: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    first = run_matrix(options(tiny_llama, tmp_path / "a", ["lora"])).iloc[0]
+    assert first["train_cached"] is False or first["train_cached"] == 0
+    for f in (fresh_cache / "cells").glob("*.json"):
+        f.unlink()  # as if the scoring had changed: the cell must be recomputed, its adapter not retrained
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("retrained although the adapter was cached")
+
+    monkeypatch.setattr("harness.training.train", boom)
+    second = run_matrix(options(tiny_llama, tmp_path / "b", ["lora"])).iloc[0]
+    assert second["status"] == "ok", second["error"]
+    assert bool(second["train_cached"]) is True
+    assert second["train_seconds"] == first["train_seconds"] and second["accuracy"] == first["accuracy"]
+
+
+def test_seeds_repeat_only_training_cells_and_report_spread(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
+    from harness.compare import seed_summary
+    from harness.runner import summary_table
+
+    opts = options(tiny_llama, tmp_path / "run", ["baseline", "lora"])
+    opts.seeds = [0, 1]
+    df = run_matrix(opts)
+    assert sorted(zip(df["strategy"], df["seed"])) == [("baseline", 0), ("lora", 0), ("lora", 1)]
+    lora = df[df["strategy"] == "lora"].set_index("seed")
+    assert lora.loc[0, "train_loss_last"] != lora.loc[1, "train_loss_last"]  # really different training runs
+    summ = seed_summary(df).set_index("strategy")
+    assert summ.loc["lora", "n_seeds"] == 2 and summ.loc["baseline", "n_seeds"] == 1
+    assert summ.loc["lora", "accuracy_mean"] == pytest.approx(lora["accuracy"].mean())
+    assert "over seeds (mean ± sd)" in summary_table(df)
+    _, _, manifest = read_run(tmp_path / "run")
+    assert manifest["seeds"] == [0, 1]
+
+
+def test_comparisons_are_written_with_paired_p_values(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
+    run_matrix(options(tiny_llama, tmp_path / "run", ["baseline", "rag"]))
+    comp = pd.read_parquet(tmp_path / "run" / COMPARISONS_FILE)
+    acc = comp[(comp["metric"] == "accuracy")].iloc[0]
+    assert (acc["a"], acc["b"], acc["n_items"]) == ("baseline", "rag", 4)
+    assert 0.0 <= acc["p_value"] <= 1.0
+    assert acc["diff"] == pytest.approx(acc["mean_a"] - acc["mean_b"])
+
+
+def test_judge_path_uses_ragas_against_a_local_openai_server(tmp_path: Path, tiny_llama: Path, fresh_cache: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from fake_openai import FakeOpenAI
+    from harness.judge import JudgeConfig
+
+    monkeypatch.setenv("JUDGE_KEY", "sk-local-test")
+    with FakeOpenAI() as server:
+        opts = options(tiny_llama, tmp_path / "run", ["rag"])
+        opts.judge = JudgeConfig(server.url, "fake-judge", "JUDGE_KEY")
+        row = run_matrix(opts).iloc[0]
+    assert row["status"] == "ok", row["error"]
+    assert row["faithfulness_method"] == "ragas-judge:fake-judge"
+    assert server.requests and all(r["auth"] == "Bearer sk-local-test" for r in server.requests)
+    assert all(r["body"]["model"] == "fake-judge" for r in server.requests)
+    _, samples, manifest = read_run(tmp_path / "run")
+    assert manifest["faithfulness"] == "ragas-judge:fake-judge"
+    judged = [s for s in samples if s["eval_set"] == "eval" and s["claims"]]
+    # the fake judge supports a statement when all its numbers occur in the context: recompute its verdicts
+    for s in judged:
+        context = "\n".join(s["retrieved_texts"])
+        import re
+
+        expected = [all(n in context for n in re.findall(r"\d+", c["claim"])) for c in s["claims"]]
+        assert [c["supported"] for c in s["claims"]] == expected
+        assert s["scores"]["faithfulness"] == pytest.approx(sum(expected) / len(expected))
+
+
+def test_judge_without_its_key_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.cli import main
+
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    code = main(["run", "--profile", "smoke", "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m",
+                 "--judge-key-env", "NO_SUCH_KEY", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == "error: --judge-key-env NO_SUCH_KEY: the environment variable is not set"
+    assert main(["run", "--seeds", "0,x", "--out", str(tmp_path / "r")]) == 2
+    assert "--seeds 0,x: expected comma-separated integers" in capsys.readouterr().err
+
+
+def test_export_lm_eval_writes_a_task_lm_eval_loads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+    from lm_eval.tasks import TaskManager
+
+    assert main(["export-lm-eval", "--scenario", "multi_fact_qa", "--out", str(tmp_path / "t"), "--profile", "quick"]) == 0
+    out = capsys.readouterr().out
+    assert "lm_eval --model hf" in out and "--apply_chat_template" in out
+    cfg = yaml.safe_load((tmp_path / "t" / "harness_multi_fact_qa.yaml").read_text())
+    assert cfg["output_type"] == "multiple_choice" and Path(cfg["dataset_kwargs"]["data_files"]["test"]).is_absolute()
+    rows = [json.loads(line) for line in (tmp_path / "t" / "harness_multi_fact_qa.jsonl").read_text().splitlines()]
+    assert len(rows) == 24 and all(len(r["choices"]) == 4 for r in rows)
+    assert len({r["gold"] for r in rows}) > 1  # the reference is not always in the same position
+    assert (tmp_path / "t" / "harness_multi_fact_qa_updated.yaml").is_file()
+    tm = TaskManager(include_path=str(tmp_path / "t"))
+    assert "harness_multi_fact_qa" in tm.all_tasks
+
+
+def test_mc_accuracy_follows_the_gold_position(tiny_llama: Path) -> None:
+    """Summed log-likelihood favours a one-token choice over 40-token ones on any model: with the reference
+    short the accuracy is 1, with the reference long it is 0, wherever the reference was placed."""
+    from harness.data import EvalItem
+    from harness.lmeval import mc_records, mc_scores
+    from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
+
+    ref = resolve_model(str(tiny_llama))
+    model, tok = load_causal_lm(ref, resolve_device("cpu")), load_tokenizer(ref)
+    long = " ".join(["zebra quantum ledger"] * 13)
+
+    def items(reference: str, wrong: str) -> list[EvalItem]:
+        return [EvalItem(id=f"i{n}", question=f"Question {n}?", reference=reference, gold_doc_ids=["D"],
+                         wrong_options=[wrong + f" {k}" for k in range(3)]) for n in range(6)]
+
+    assert mc_scores(model, tok, mc_records(items("Yes", long)), "S") == [1.0] * 6
+    assert mc_scores(model, tok, mc_records(items(long, "Yes")), "S") == [0.0] * 6
