@@ -119,6 +119,41 @@ def _shell_quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    import json
+
+    from harness.recommend import Constraints, recommend, render_text
+    from harness.results import read_run
+
+    frame, samples, _ = read_run(args.run)
+    k = Constraints(memory_gb=args.memory_gb, gpu_memory=args.gpu_memory, data_changes=args.data_changes,
+                    citations=args.citations, train_hours=args.train_hours, latency_s=args.latency_s,
+                    **_weights(args.weights))
+    recs = recommend(frame, samples, k)
+    if args.json:
+        print(json.dumps({name: r.as_dict() for name, r in recs.items()}, indent=2, default=str))
+    else:
+        print(render_text(recs))
+    return 0
+
+
+def _weights(text: str | None) -> dict[str, float]:
+    """--weights accuracy=1,faithfulness=0.25,cost=0.05 -> Constraints fields."""
+    if not text:
+        return {}
+    names = {"accuracy": "w_accuracy", "faithfulness": "w_faithfulness", "cost": "w_cost"}
+    out = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() not in names:
+            raise HarnessError(f"--weights {text}: unknown weight '{key.strip()}' (known: {', '.join(names)})")
+        try:
+            out[names[key.strip()]] = float(value)
+        except ValueError:
+            raise HarnessError(f"--weights {text}: '{value}' is not a number") from None
+    return out
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -189,6 +224,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="allow a local or hub model to run its own Python code (off by default)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_cmd_run)
+
+    rc = sub.add_parser("recommend", help="recommend a strategy per scenario from a run folder and your constraints")
+    rc.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
+    rc.add_argument("--memory-gb", type=float, default=None, help="memory budget in GB (peak, measured)")
+    rc.add_argument("--gpu-memory", action="store_true", help="the budget is GPU VRAM (compared with CUDA peaks only)")
+    rc.add_argument("--data-changes", default="never", choices=("never", "monthly", "weekly", "daily"),
+                    help="how often the knowledge changes (weighs the measured accuracy after a corpus update)")
+    rc.add_argument("--citations", default="optional", choices=("required", "optional"),
+                    help="required: only strategies whose answers come with retrieved sources")
+    rc.add_argument("--train-hours", type=float, default=None, help="training time budget in hours")
+    rc.add_argument("--latency-s", type=float, default=None, help="latency budget in seconds per answer")
+    rc.add_argument("--weights", default=None, metavar="accuracy=1,faithfulness=0.25,cost=0.05",
+                    help="how much each counts in the score (defaults shown)")
+    rc.add_argument("--json", action="store_true", help="machine-readable output keyed by scenario")
+    rc.set_defaults(func=_cmd_recommend)
 
     ex = sub.add_parser("export-lm-eval", help="write a scenario's eval set as an lm-evaluation-harness task")
     ex.add_argument("--scenario", required=True, metavar="NAME|PATH", help="a built-in scenario name or a YAML path")

@@ -85,10 +85,17 @@ def to_frame(rows: list[dict[str, Any]]) -> Any:
 
 
 def read_run(run_dir: str | Path) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
-    """(results DataFrame, samples, manifest) of a run folder."""
+    """(results DataFrame, samples, manifest) of a run folder; a missing or broken one is a HarnessError."""
     import pandas as pd
 
+    from harness.errors import HarnessError
+
     run = Path(run_dir)
+    if not (run / RESULTS_FILE).is_file():
+        raise HarnessError(f"--run {run_dir}: not a run folder (no {RESULTS_FILE})")
+    for name in (SAMPLES_FILE, MANIFEST_FILE):
+        if not (run / name).is_file():
+            raise HarnessError(f"--run {run_dir}: incomplete run folder (no {name})")
     df = pd.read_parquet(run / RESULTS_FILE)
     samples = [json.loads(line) for line in (run / SAMPLES_FILE).read_text().splitlines() if line.strip()]
     manifest = json.loads((run / MANIFEST_FILE).read_text())

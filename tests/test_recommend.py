@@ -1,0 +1,144 @@
+"""The recommender on synthetic runs whose right answer is known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.recommend import Constraints, recommend, render_text
+from harness.results import to_frame
+
+N = 24
+
+
+def hits(k: int, offset: int = 0) -> list[float]:
+    """N items, k of them right, starting at `offset` (so two strategies can share or not share items)."""
+    return [1.0 if (i - offset) % N < k else 0.0 for i in range(N)]
+
+
+def make_run(spec: dict[str, dict], scenario: str = "sc") -> tuple[pd.DataFrame, list[dict]]:
+    rows, samples = [], []
+    for strategy, s in spec.items():
+        acc = s["acc"]
+        upd = s.get("upd")
+        row = {"scenario": scenario, "strategy": strategy, "status": "ok", "seed": 0, "model": "m",
+               "accuracy": sum(acc) / N, "accuracy_updated": sum(upd) / N if upd else None,
+               "faithfulness": s.get("faith", 0.5), "peak_memory_mb": s["mem_gb"] * 1024, "memory_kind": "cpu_rss",
+               "train_seconds": s.get("train_s", 0.0), "seconds_per_answer": s.get("spa", 1.0),
+               "hit_at_k": 1.0 if s.get("retrieval") else None, "train_accuracy": s.get("train_acc")}
+        rows.append(row)
+        for i, a in enumerate(acc):
+            samples.append({"scenario": scenario, "strategy": strategy, "eval_set": "eval", "item_id": f"e{i}",
+                            "scores": {"accuracy": a, "faithfulness": s.get("faith", 0.5)}})
+        for i, a in enumerate(upd or []):
+            samples.append({"scenario": scenario, "strategy": strategy, "eval_set": "update", "item_id": f"u{i}",
+                            "scores": {"accuracy": a}})
+    return to_frame(rows), samples
+
+
+BASE = {
+    "baseline": {"acc": hits(0), "mem_gb": 1.0},
+    "rag": {"acc": hits(20), "mem_gb": 6.0, "retrieval": True, "faith": 0.9},
+    "lora": {"acc": hits(12), "mem_gb": 3.0, "train_s": 600, "train_acc": 1.0},
+}
+
+
+def test_best_strategy_over_the_memory_budget_is_excluded_with_its_number() -> None:
+    frame, samples = make_run(BASE)
+    assert recommend(frame, samples, Constraints())["sc"].recommended == "rag"
+    rec = recommend(frame, samples, Constraints(memory_gb=4))["sc"]
+    assert rec.recommended == "lora" and rec.meets_constraints
+    assert rec.excluded == {"rag": "peak memory 6.00 GB > budget 4 GB"}
+    assert any(line.startswith("Excluded rag: peak memory 6.00 GB") for line in rec.rationale)
+    # and the unconstrained choice says where it would flip
+    free = recommend(frame, samples, Constraints())["sc"]
+    assert "with less than 6.00 GB: lora" in free.flips
+
+
+def test_within_noise_the_cheaper_strategy_wins() -> None:
+    spec = {"lora": {"acc": hits(12), "mem_gb": 3.0, "train_s": 600, "faith": 0.5},
+            "qlora": {"acc": hits(11), "mem_gb": 1.5, "train_s": 700, "faith": 0.5}}
+    frame, samples = make_run(spec)
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.recommended == "qlora" and rec.runner_up == "lora"
+    assert rec.tied["qlora"] > 0.05
+    assert any("within noise" in line and "cheaper" in line for line in rec.rationale)
+
+
+def test_a_significant_difference_is_not_traded_for_cost() -> None:
+    spec = {"lora": {"acc": hits(20), "mem_gb": 3.0, "train_s": 600, "faith": 0.5},
+            "qlora": {"acc": hits(6), "mem_gb": 1.5, "train_s": 700, "faith": 0.5}}
+    frame, samples = make_run(spec)
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.recommended == "lora" and rec.beaten["qlora"] < 0.05
+
+
+def test_daily_changes_count_against_a_model_whose_updated_accuracy_collapses() -> None:
+    spec = {"rag": {"acc": hits(16), "upd": hits(16), "mem_gb": 2.0, "retrieval": True, "faith": 0.5},
+            "lora": {"acc": hits(22), "upd": hits(2), "mem_gb": 3.0, "train_s": 600, "faith": 0.5}}
+    frame, samples = make_run(spec)
+    assert recommend(frame, samples, Constraints(data_changes="never"))["sc"].recommended == "lora"
+    daily = recommend(frame, samples, Constraints(data_changes="daily"))["sc"]
+    assert daily.recommended == "rag"
+    assert any("accuracy on the updated corpus" in line for line in daily.rationale)
+    never = recommend(frame, samples, Constraints(data_changes="never"))["sc"]
+    assert "if the data changed daily: rag" in never.flips
+
+
+def test_data_changes_without_an_update_measurement_are_not_guessed() -> None:
+    frame, samples = make_run(BASE)
+    rec = recommend(frame, samples, Constraints(data_changes="daily"))["sc"]
+    assert rec.recommended == "rag"  # the same as with 'never': nothing measured says otherwise
+    assert any("no corpus_update measurement" in line for line in rec.rationale)
+
+
+def test_citations_required_excludes_closed_book_answers() -> None:
+    spec = {**BASE, "lora": {"acc": hits(23), "mem_gb": 3.0, "train_s": 600}}
+    frame, samples = make_run(spec)
+    assert recommend(frame, samples, Constraints())["sc"].recommended == "lora"
+    rec = recommend(frame, samples, Constraints(citations="required"))["sc"]
+    assert rec.recommended == "rag"
+    assert rec.excluded["lora"] == "answers carry no retrieved sources to cite"
+
+
+def test_a_budget_nothing_meets_is_an_answer_with_the_closest() -> None:
+    frame, samples = make_run(BASE)
+    rec = recommend(frame, samples, Constraints(memory_gb=0.5))["sc"]
+    assert not rec.meets_constraints and rec.recommended == "baseline"  # the least memory over the budget
+    assert rec.summary.startswith("sc: no strategy meets memory <= 0.5 GB")
+    assert "NO strategy meets" in render_text({"sc": rec})
+
+
+def test_the_scenario_name_does_not_matter() -> None:
+    a = recommend(*make_run(BASE, "multi_fact_qa"), Constraints(memory_gb=4))["multi_fact_qa"]
+    b = recommend(*make_run(BASE, "whatever"), Constraints(memory_gb=4))["whatever"]
+    assert (a.recommended, a.runner_up, a.excluded) == (b.recommended, b.runner_up, b.excluded)
+
+
+def test_under_trained_cells_are_flagged() -> None:
+    spec = {**BASE, "lora": {**BASE["lora"], "train_acc": 0.4}}
+    rec = recommend(*make_run(spec), Constraints())["sc"]
+    assert any(c.startswith("lora is under-trained: 0.40") for c in rec.caveats)
+
+
+def test_cli_recommend_json_and_bad_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    frame, samples = make_run(BASE)
+    run = tmp_path / "run"
+    run.mkdir()
+    frame.to_parquet(run / "results.parquet")
+    (run / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    (run / "manifest.json").write_text("{}")
+    assert main(["recommend", "--run", str(run), "--memory-gb", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sc"]["recommended"] == "lora" and out["sc"]["excluded"]["rag"].startswith("peak memory")
+    assert main(["recommend", "--run", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"error: --run {tmp_path / 'nope'}: not a run folder (no results.parquet)"
+    with pytest.raises(SystemExit) as exc:  # argparse: usage line + one error line, exit 2
+        main(["recommend", "--run", str(run), "--data-changes", "hourly"])
+    assert exc.value.code == 2
