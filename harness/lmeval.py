@@ -8,10 +8,10 @@ text (the scoring Ovadia et al. 2023 use for knowledge injection). The same writ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,19 +68,18 @@ def write_task(out_dir: Path, name: str, records: list[dict[str, Any]], descript
 def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str, batch_size: int = 8) -> list[float]:
     """Per-record 0/1 (the reference has the highest log-likelihood), in record order, via simple_evaluate."""
     import datasets
+    import lm_eval.api.task as lm_task
 
     for noisy in ("lm-eval", "lm_eval", "lm_eval.evaluator", "lm_eval.models.huggingface", "lm_eval.api.task"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     datasets.disable_progress_bars()
-    quiet = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # lm-eval's per-request bars would interleave with the run's own
+    # lm-eval's per-request bars would interleave with the run's own; its request builder has no switch
+    real_tqdm = lm_task.tqdm
+    lm_task.tqdm = functools.partial(real_tqdm, disable=True)
     try:
         return _evaluate(model, tokenizer, records, system, batch_size)
     finally:
-        if quiet is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = quiet
+        lm_task.tqdm = real_tqdm
 
 
 def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str, batch_size: int) -> list[float]:
@@ -88,10 +87,14 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
+    class QuietHFLM(HFLM):
+        def loglikelihood(self, requests: Any, disable_tqdm: bool = False) -> Any:
+            return super().loglikelihood(requests, disable_tqdm=True)
+
     with tempfile.TemporaryDirectory(prefix="harness-lmeval-") as tmp:
         name = task_name("cell")
         write_task(Path(tmp), name, records)
-        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+        lm = QuietHFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
         out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=TaskManager(include_path=tmp),
                                       apply_chat_template=True, system_instruction=system, log_samples=True,
                                       bootstrap_iters=0, verbosity="ERROR")
