@@ -122,19 +122,63 @@ def _shell_quote(text: str) -> str:
 def _cmd_recommend(args: argparse.Namespace) -> int:
     import json
 
-    from harness.recommend import Constraints, recommend, render_text
+    from harness.recommend import recommend, render_text
     from harness.results import read_run
 
     frame, samples, _ = read_run(args.run)
-    k = Constraints(memory_gb=args.memory_gb, gpu_memory=args.gpu_memory, data_changes=args.data_changes,
-                    citations=args.citations, train_hours=args.train_hours, latency_s=args.latency_s,
-                    **_weights(args.weights))
-    recs = recommend(frame, samples, k)
+    recs = recommend(frame, samples, _constraints(args))
     if args.json:
         print(json.dumps({name: r.as_dict() for name, r in recs.items()}, indent=2, default=str))
     else:
         print(render_text(recs))
     return 0
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from harness.app.common import RUN_ENV
+    from harness.results import read_run
+
+    read_run(args.run)  # a wrong folder is a one-line error here, not a page in the browser
+    main_py = Path(__file__).resolve().parent / "app" / "main.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(main_py), "--server.address", args.address,
+           "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    print(f"harness app: http://{args.address}:{args.port}  (run folder {args.run}; Ctrl-C stops it)", flush=True)
+    return subprocess.call(cmd, env={**os.environ, RUN_ENV: str(Path(args.run).resolve())})
+
+
+def _constraints(args: argparse.Namespace):  # noqa: ANN202 - recommend.Constraints, imported lazily
+    from harness.recommend import Constraints
+
+    return Constraints(memory_gb=args.memory_gb, gpu_memory=args.gpu_memory, data_changes=args.data_changes,
+                       citations=args.citations, train_hours=args.train_hours, latency_s=args.latency_s,
+                       **_weights(args.weights))
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import write
+
+    if not (args.run / "results.parquet").is_file():
+        raise HarnessError(f"--run {args.run}: not a run folder (no results.parquet)")
+    _quiet_libraries()
+    out = write(args.run, args.format, args.out, _constraints(args))
+    print(out)
+    return 0
+
+
+def _add_constraint_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-gb", type=float, default=None, help="memory budget in GB (peak, measured)")
+    p.add_argument("--gpu-memory", action="store_true", help="the budget is GPU VRAM (compared with CUDA peaks only)")
+    p.add_argument("--data-changes", default="never", choices=("never", "monthly", "weekly", "daily"),
+                   help="how often the knowledge changes (weighs the measured accuracy after a corpus update)")
+    p.add_argument("--citations", default="optional", choices=("required", "optional"),
+                   help="required: only strategies whose answers come with retrieved sources")
+    p.add_argument("--train-hours", type=float, default=None, help="training time budget in hours")
+    p.add_argument("--latency-s", type=float, default=None, help="latency budget in seconds per answer")
+    p.add_argument("--weights", default=None, metavar="accuracy=1,faithfulness=0.25,cost=0.05",
+                   help="how much each counts in the score (defaults shown)")
 
 
 def _weights(text: str | None) -> dict[str, float]:
@@ -227,18 +271,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     rc = sub.add_parser("recommend", help="recommend a strategy per scenario from a run folder and your constraints")
     rc.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
-    rc.add_argument("--memory-gb", type=float, default=None, help="memory budget in GB (peak, measured)")
-    rc.add_argument("--gpu-memory", action="store_true", help="the budget is GPU VRAM (compared with CUDA peaks only)")
-    rc.add_argument("--data-changes", default="never", choices=("never", "monthly", "weekly", "daily"),
-                    help="how often the knowledge changes (weighs the measured accuracy after a corpus update)")
-    rc.add_argument("--citations", default="optional", choices=("required", "optional"),
-                    help="required: only strategies whose answers come with retrieved sources")
-    rc.add_argument("--train-hours", type=float, default=None, help="training time budget in hours")
-    rc.add_argument("--latency-s", type=float, default=None, help="latency budget in seconds per answer")
-    rc.add_argument("--weights", default=None, metavar="accuracy=1,faithfulness=0.25,cost=0.05",
-                    help="how much each counts in the score (defaults shown)")
+    _add_constraint_args(rc)
     rc.add_argument("--json", action="store_true", help="machine-readable output keyed by scenario")
     rc.set_defaults(func=_cmd_recommend)
+
+    rp = sub.add_parser("report", help="write the decision report (html, md or pdf) from a run folder")
+    rp.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
+    rp.add_argument("--format", default="html", choices=("html", "md", "pdf"))
+    rp.add_argument("--out", type=Path, default=None, help="output file (default: RUN/report.FORMAT)")
+    _add_constraint_args(rp)
+    rp.set_defaults(func=_cmd_report)
+
+    ap = sub.add_parser("app", help="browse a run folder in the Streamlit app")
+    ap.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
+    ap.add_argument("--port", type=int, default=8501)
+    ap.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
+    ap.set_defaults(func=_cmd_app)
 
     ex = sub.add_parser("export-lm-eval", help="write a scenario's eval set as an lm-evaluation-harness task")
     ex.add_argument("--scenario", required=True, metavar="NAME|PATH", help="a built-in scenario name or a YAML path")

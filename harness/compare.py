@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from harness.results import INTERVALS
+from harness.results import INTERVALS, item_scores
 from harness.stats import paired_bootstrap_p
 
 COMPARED = ("accuracy", "accuracy_updated", "faithfulness", "mc_accuracy")
@@ -18,16 +18,13 @@ SEED_METRICS = ("accuracy", "accuracy_updated", "train_accuracy", "faithfulness"
 ALPHA = 0.05
 
 
-def _per_item(samples: list[dict[str, Any]], scenario: str, strategy: str, metric: str) -> dict[str, float]:
-    """item id -> score, averaged over seeds when the cell ran under several."""
-    eval_set, key = INTERVALS[metric]
-    acc: dict[str, list[float]] = {}
-    for s in samples:
-        if s["scenario"] == scenario and s["strategy"] == strategy and s["eval_set"] == eval_set:
-            v = s["scores"].get(key)
-            if v is not None and v == v:
-                acc.setdefault(s["item_id"], []).append(float(v))
-    return {k: sum(v) / len(v) for k, v in acc.items()}
+def non_dominated(points: list[tuple[float, float, float]]) -> list[bool]:
+    """Pareto flags for (quality, cost, cost) points: True when no other point is at least as good on all
+    three and better on one (higher quality, lower costs)."""
+    def beats(o: tuple[float, float, float], p: tuple[float, float, float]) -> bool:
+        return o[0] >= p[0] and o[1] <= p[1] and o[2] <= p[2] and (o[0] > p[0] or o[1] < p[1] or o[2] < p[2])
+
+    return [not any(beats(o, p) for j, o in enumerate(points) if j != i) for i, p in enumerate(points)]
 
 
 def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...] = COMPARED) -> Any:
@@ -39,7 +36,8 @@ def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...]
     for scenario, group in ok.groupby("scenario", sort=False):
         strategies = list(dict.fromkeys(group["strategy"]))
         for metric in metrics:
-            scores = {st: _per_item(samples, scenario, st, metric) for st in strategies}
+            eval_set, key = INTERVALS[metric]
+            scores = {st: item_scores(samples, eval_set, key, scenario, st) for st in strategies}
             for a, b in itertools.combinations(strategies, 2):
                 common = sorted(set(scores[a]) & set(scores[b]))
                 if not common:

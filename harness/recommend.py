@@ -20,6 +20,8 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from harness.compare import non_dominated
+from harness.results import UNDER_TRAINED_BELOW, item_scores, under_trained_note
 from harness.stats import paired_bootstrap_p
 
 DATA_CHANGES = ("never", "monthly", "weekly", "daily")
@@ -125,18 +127,8 @@ def candidates_from(frame: Any) -> dict[str, list[Candidate]]:
     return out
 
 
-def _per_item(samples: list[dict[str, Any]], scenario: str, strategy: str, eval_set: str, key: str) -> dict[str, float]:
-    acc: dict[str, list[float]] = {}
-    for s in samples:
-        if s["scenario"] == scenario and s["strategy"] == strategy and s["eval_set"] == eval_set:
-            v = s["scores"].get(key)
-            if v is not None and v == v:
-                acc.setdefault(s["item_id"], []).append(float(v))
-    return {k: sum(v) / len(v) for k, v in acc.items()}
-
-
 def _p_value(samples: list[dict[str, Any]], scenario: str, a: str, b: str, eval_set: str, key: str) -> float:
-    xa, xb = (_per_item(samples, scenario, s, eval_set, key) for s in (a, b))
+    xa, xb = (item_scores(samples, eval_set, key, scenario, s) for s in (a, b))
     common = sorted(set(xa) & set(xb))
     if not common:
         return math.nan
@@ -194,16 +186,8 @@ def _tests(k: Constraints, has_update: bool) -> list[tuple[str, str, str]]:
 
 def pareto_front(cands: list[Candidate]) -> list[str]:
     """Strategies no other beats on accuracy, peak memory and training time at once."""
-    front = []
-    for c in cands:
-        dominated = any(
-            o is not c and o.effective_accuracy >= c.effective_accuracy and o.peak_gb <= c.peak_gb
-            and o.train_hours <= c.train_hours
-            and (o.effective_accuracy > c.effective_accuracy or o.peak_gb < c.peak_gb or o.train_hours < c.train_hours)
-            for o in cands)
-        if not dominated:
-            front.append(c.strategy)
-    return front
+    flags = non_dominated([(c.effective_accuracy, c.peak_gb, c.train_hours) for c in cands])
+    return [c.strategy for c, front in zip(cands, flags) if front]
 
 
 def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]], k: Constraints) -> Recommendation:
@@ -288,9 +272,8 @@ def _rationale(rec: Recommendation, choice: Candidate, leader: Candidate, tie: l
 def _caveats(rec: Recommendation, cands: list[Candidate], k: Constraints, has_update: bool) -> list[str]:
     out = []
     for c in cands:
-        if not math.isnan(c.train_accuracy) and c.train_accuracy < 0.8:
-            out.append(f"{c.strategy} is under-trained: {c.train_accuracy:.2f} on its own training items (< 0.8); "
-                       "its held-out score understates what fine-tuning can do with a larger training budget.")
+        if not math.isnan(c.train_accuracy) and c.train_accuracy < UNDER_TRAINED_BELOW:
+            out.append(under_trained_note(c.strategy, c.train_accuracy, c.cites_sources))
     if k.memory_gb is not None and k.gpu_memory and any(c.memory_kind != "cuda" for c in cands):
         out.append("The memory budget is GPU VRAM but this run measured CPU RSS: memory was not used to exclude "
                    "strategies. Run on a GPU (--device cuda) to apply it.")

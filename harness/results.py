@@ -39,21 +39,35 @@ INTERVALS = {
 # a fine-tuned cell below this on its own training items did not learn them: flagged, not blamed
 UNDER_TRAINED_BELOW = 0.8
 
+
+def under_trained_note(strategy: str, train_accuracy: float, with_sources: bool) -> str:
+    """The flag the summary, the recommender, the app and the report show for a cell below the bar."""
+    if with_sources:
+        return (f"{strategy} is under-trained for answering with sources: {train_accuracy:.2f} on its own training "
+                f"items when they come with retrieved passages (< {UNDER_TRAINED_BELOW}); its held-out score may "
+                "understate the strategy.")
+    return (f"{strategy} is under-trained: {train_accuracy:.2f} on its own training items (< {UNDER_TRAINED_BELOW}); "
+            "its held-out score understates what fine-tuning can do with a larger training budget.")
+
 RESULTS_FILE = "results.parquet"
 SAMPLES_FILE = "samples.jsonl"
 MANIFEST_FILE = "manifest.json"
 COMPARISONS_FILE = "comparisons.parquet"  # paired bootstrap tests between strategies (harness.compare)
 
 
-def item_scores(samples: list[dict[str, Any]], eval_set: str, key: str) -> dict[str, float]:
-    """item id -> score (items whose score is undefined, such as an answer with no claim, left out)."""
-    out = {}
+def item_scores(samples: list[dict[str, Any]], eval_set: str, key: str, scenario: str | None = None,
+                strategy: str | None = None) -> dict[str, float]:
+    """item id -> score, averaged over seeds where an item was answered more than once; items whose score is
+    undefined (such as an answer with no claim) are left out. scenario/strategy filter when given."""
+    acc: dict[str, list[float]] = {}
     for s in samples:
-        if s["eval_set"] == eval_set:
-            v = s["scores"].get(key)
-            if v is not None and v == v:
-                out[s["item_id"]] = float(v)
-    return out
+        if s["eval_set"] != eval_set or (scenario and s["scenario"] != scenario) or (
+                strategy and s["strategy"] != strategy):
+            continue
+        v = s["scores"].get(key)
+        if v is not None and v == v:
+            acc.setdefault(s["item_id"], []).append(float(v))
+    return {k: sum(v) / len(v) for k, v in acc.items()}
 
 
 def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[str, Any]:

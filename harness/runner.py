@@ -228,13 +228,14 @@ def _hash(payload: dict[str, Any]) -> str:
 
 def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: ModelRef, seed: int,
               device: DeviceInfo) -> str:
-    """What an adapter depends on, and nothing that only affects evaluation: a new metric, eval size or
-    answer length re-scores a cell with its cached adapter instead of retraining it."""
+    """What an adapter depends on, and nothing that only affects evaluation: a new metric, another eval
+    slice or file, or answer length re-scores a cell with its cached adapter instead of retraining it."""
     fp = _strategy_fingerprint(strategy)
     fp.pop("retriever", None)
     prof = dataclasses.asdict(profile)
+    files = {k: v for k, v in scenario.file_hashes.items() if k in ("train", "corpus")}  # corpus: raft's sources
     return _hash({
-        "format": TRAIN_FORMAT, "scenario": scenario.name, "scenario_files": scenario.file_hashes,
+        "format": TRAIN_FORMAT, "scenario": scenario.name, "files": files, "system": scenario.spec.system_prompt,
         "train_size": scenario.sizes(profile.name).train, "strategy": fp,
         "train": prof["train"], "raft": [prof["raft_distractors"], prof["raft_p_no_gold"]],
         "model": model.identity, "seed": seed, "device": [device.device, device.dtype],
@@ -440,7 +441,7 @@ def _fmt(value: Any, digits: int) -> str:
 
 def summary_table(frame: Any) -> str:
     """The end-of-run table: quality beside cost, then flags, seed spreads and cells that did not finish ok."""
-    from harness.results import UNDER_TRAINED_BELOW
+    from harness.results import UNDER_TRAINED_BELOW, under_trained_note
 
     formats = {"accuracy": 2, "accuracy_updated": 2, "train_accuracy": 2, "faithfulness": 2, "mc_accuracy": 2,
                "hit_at_k": 2, "train_seconds": 0, "peak_memory_mb": 0, "seconds_per_answer": 2}
@@ -463,8 +464,8 @@ def summary_table(frame: Any) -> str:
     for _, r in frame.iterrows():
         t = r.get("train_accuracy")
         if r["status"] == "ok" and t is not None and t == t and t < UNDER_TRAINED_BELOW:
-            lines.append(f"{r['scenario']}/{r['strategy']}: under-trained: {t:.2f} on its own training items "
-                         f"(< {UNDER_TRAINED_BELOW}), so its held-out score understates fine-tuning")
+            with_sources = r.get("hit_at_k") is not None and r.get("hit_at_k") == r.get("hit_at_k")
+            lines.append(f"{r['scenario']}: {under_trained_note(r['strategy'], t, with_sources)}")
     for _, r in frame[frame["status"] != "ok"].iterrows():
         lines.append(f"{r['scenario']}/{r['strategy']}: {r['status']}: {r['error']}")
     return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""What every page shares: the run folder (cached), the user's constraints, friendly empty states."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from harness.recommend import DATA_CHANGES, Constraints
+
+RUN_ENV = "HARNESS_APP_RUN"
+
+
+def run_dir() -> Path | None:
+    value = st.session_state.get("run_dir") or os.environ.get(RUN_ENV)
+    return Path(value) if value else None
+
+
+@st.cache_data(show_spinner=False)
+def _load(path: str, stamp: float) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+    from harness.results import read_run
+
+    return read_run(path)
+
+
+def load(path: Path | None = None) -> tuple[Any, list[dict[str, Any]], dict[str, Any]] | None:
+    """(frame, samples, manifest), or None with a message on the page when there is nothing to show yet."""
+    from harness.errors import HarnessError
+    from harness.results import RESULTS_FILE
+
+    path = path or run_dir()
+    if path is None:
+        st.info("No run folder given. Start the app with `harness app --run DIR` (DIR from `harness run --out DIR`).")
+        return None
+    results = path / RESULTS_FILE
+    try:
+        frame, samples, manifest = _load(str(path), results.stat().st_mtime if results.is_file() else 0.0)
+    except HarnessError as exc:
+        st.info(f"Nothing to show yet: {exc}. A run writes its folder after its first cell.")
+        return None
+    if not len(frame) or not (frame["status"] == "ok").any():
+        st.info(f"{path}: no finished cell yet. The page fills in as `harness run` finishes cells.")
+        return None
+    return frame, samples, manifest
+
+
+def constraints() -> Constraints:
+    """The constraints set on the Constraints page (defaults until then)."""
+    raw = st.session_state.get("constraints") or {}
+    return Constraints(**raw)
+
+
+def set_constraints(**values: Any) -> None:
+    st.session_state["constraints"] = values
+
+
+__all__ = ["DATA_CHANGES", "constraints", "load", "run_dir", "set_constraints"]

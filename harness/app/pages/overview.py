@@ -1,0 +1,37 @@
+"""Overview: the scenario x strategy heat map and a recommendation card per scenario."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from harness.app.common import constraints, load
+from harness.recommend import recommend
+from harness.views import HEADLINES, matrix
+
+st.title("Which strategy, per scenario?")
+data = load()
+if data is not None:
+    frame, samples, _ = data
+    available = [m for m in HEADLINES if m in frame.columns and frame[m].notna().any()]
+    metric = st.selectbox("metric", available, format_func=lambda m: HEADLINES[m])
+    table = matrix(frame, metric)
+    fig = px.imshow(table, text_auto=".2f", zmin=0, zmax=1, color_continuous_scale="Blues", aspect="auto",
+                    labels={"color": metric})
+    st.plotly_chart(fig, width="stretch")
+    k = constraints()
+    st.subheader("Recommendations")
+    st.caption(f"assuming {k.describe()} (change them on the Constraints page)")
+    for name, rec in recommend(frame, samples, k).items():
+        with st.container(border=True):
+            head = f"**{name}**: recommended **{rec.recommended}**"
+            if rec.runner_up:
+                head += f", runner-up {rec.runner_up}"
+            if not rec.meets_constraints:
+                head += " (no strategy meets the constraints: closest shown)"
+            st.markdown(head)
+            st.markdown("\n".join(f"- {line}" for line in rec.rationale))
+            if rec.flips:
+                st.markdown("**Would change:** " + "; ".join(rec.flips))
+            for c in rec.caveats:
+                st.warning(c)

@@ -1,0 +1,368 @@
+"""The procurement report: one self-contained document from a run folder and the buyer's constraints.
+
+HTML embeds its charts (PNG, base64); Markdown writes them next to the file; PDF is the HTML printed
+by headless Chromium (or WeasyPrint when installed). Every text that comes from users or models
+(scenario names, descriptions, answers) is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import math
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.recommend import Constraints, Recommendation, recommend
+from harness.results import COMPARISONS_FILE, read_run
+from harness.views import matrix, tradeoff_points
+
+# the smallest common GPU memory classes a measured CUDA peak fits in
+GPU_CLASSES = [(8, "an 8 GB GPU (e.g. RTX 4060)"), (16, "a 16 GB GPU (e.g. T4, RTX 4080)"),
+               (24, "a 24 GB GPU (e.g. L4, A10, RTX 4090)"), (48, "a 48 GB GPU (e.g. L40S, RTX 6000 Ada)"),
+               (80, "an 80 GB GPU (A100 80 GB, H100)"), (141, "a 141 GB GPU (H200)")]
+TABLE_COLUMNS = [("accuracy", "accuracy [95% CI]"), ("accuracy_updated", "after update"),
+                 ("train_accuracy", "on own training items"), ("faithfulness", "faithfulness"),
+                 ("mc_accuracy", "MC accuracy"), ("hit_at_k", "hit@k"), ("peak_memory_mb", "peak memory"),
+                 ("train_seconds", "training"), ("seconds_per_answer", "s/answer")]
+
+
+@dataclass
+class Chart:
+    name: str
+    title: str
+    png: bytes
+
+
+def gpu_class(peak_gb: float) -> str:
+    for limit, label in GPU_CLASSES:
+        if peak_gb <= limit * 0.9:  # headroom for the CUDA context and fragmentation
+            return label
+    return "more than one GPU or a larger one"
+
+
+def _num(v: Any, digits: int = 2) -> str:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def _cell(row: Any, col: str) -> str:
+    if col == "accuracy":
+        return f"{_num(row['accuracy'])} [{_num(row['accuracy_ci_low'])}, {_num(row['accuracy_ci_high'])}]"
+    if col == "peak_memory_mb":
+        return f"{_num(float(row[col]) / 1024)} GB" if row[col] == row[col] else "–"
+    if col == "train_seconds":
+        return f"{_num(float(row[col] or 0) / 60, 1)} min"
+    return _num(row[col])
+
+
+# ----------------------------------------------------------------------------- charts
+def charts(frame: Any) -> list[Chart]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = []
+    table = matrix(frame, "accuracy")
+    if len(table):
+        fig, ax = plt.subplots(figsize=(1.4 * len(table.columns) + 2.5, 0.7 * len(table) + 1.6))
+        im = ax.imshow(table.values.astype(float), vmin=0, vmax=1, cmap="Blues", aspect="auto")
+        ax.set_xticks(range(len(table.columns)), table.columns)
+        ax.set_yticks(range(len(table.index)), table.index)
+        for i in range(len(table.index)):
+            for j in range(len(table.columns)):
+                v = table.values[i, j]
+                if v == v:
+                    ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v > 0.5 else "black")
+        fig.colorbar(im, ax=ax, label="accuracy")
+        ax.set_title("Accuracy on held-out questions")
+        out.append(Chart("accuracy_heatmap", "Accuracy per scenario and strategy", _png(fig)))
+    pts = tradeoff_points(frame)
+    scenarios = list(dict.fromkeys(pts["scenario"]))
+    if scenarios:
+        fig, axes = plt.subplots(1, len(scenarios), figsize=(4.2 * len(scenarios), 3.6), squeeze=False)
+        for ax, scenario in zip(axes[0], scenarios):
+            sub = pts[pts["scenario"] == scenario]
+            err = [(sub["accuracy"] - sub["ci_low"]).fillna(0).clip(lower=0),
+                   (sub["ci_high"] - sub["accuracy"]).fillna(0).clip(lower=0)]
+            ax.errorbar(sub["peak_gb"], sub["accuracy"], yerr=err, fmt="o", capsize=3)
+            front = sub[sub["pareto"]].sort_values("peak_gb")
+            ax.plot(front["peak_gb"], front["accuracy"], ":", label="Pareto front")
+            for _, r in sub.iterrows():
+                ax.annotate(r["strategy"], (r["peak_gb"], r["accuracy"]), textcoords="offset points", xytext=(4, 4),
+                            fontsize=8)
+            ax.set_title(scenario, fontsize=10)
+            ax.set_xlabel(f"peak memory, GB ({sub['memory_kind'].iloc[0]})")
+            ax.set_ylim(-0.05, 1.05)
+        axes[0][0].set_ylabel("accuracy (95% CI)")
+        axes[0][0].legend(fontsize=8)
+        fig.tight_layout()
+        out.append(Chart("accuracy_vs_memory", "Accuracy against peak memory", _png(fig)))
+    return out
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------- content
+@dataclass
+class Report:
+    title: str
+    run: Path
+    frame: Any
+    samples: list[dict[str, Any]]
+    manifest: dict[str, Any]
+    constraints: Constraints
+    recs: dict[str, Recommendation]
+    comparisons: Any
+    charts: list[Chart]
+
+
+def build(run: Path, constraints: Constraints) -> Report:
+    import pandas as pd
+
+    frame, samples, manifest = read_run(run)
+    if not (frame["status"] == "ok").any():
+        raise HarnessError(f"--run {run}: no finished cell yet; nothing to report")
+    recs = recommend(frame, samples, constraints)
+    comp_path = run / COMPARISONS_FILE
+    comparisons = pd.read_parquet(comp_path) if comp_path.is_file() else pd.DataFrame()
+    model = manifest.get("model", {}).get("name", "?")
+    return Report(f"Adapting {model}: RAG, LoRA, QLoRA or a hybrid?", run, frame, samples, manifest, constraints,
+                  recs, comparisons, charts(frame))
+
+
+def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """The report as (heading, blocks); a block is ("p", text) | ("list", [text]) | ("table", (head, rows))
+    | ("chart", Chart). Text here is plain; the renderers escape it."""
+    m = r.manifest
+    dev = m.get("device", {})
+    secs: list[tuple[str, list[tuple[str, Any]]]] = []
+    summary = [("p", f"Measured on {m.get('model', {}).get('name')} ({dev.get('name')}, {dev.get('device')}, "
+                     f"{dev.get('dtype')}), profile {m.get('profile', {}).get('name')}, seeds {m.get('seeds')}. "
+                     f"Constraints assumed: {r.constraints.describe()}.")]
+    summary.append(("list", [rec.summary for rec in r.recs.values()]))
+    secs.append(("Executive summary", summary))
+
+    for name, rec in r.recs.items():
+        rows = []
+        sub = r.frame[(r.frame["scenario"] == name) & (r.frame["status"] == "ok")]
+        for _, row in sub.iterrows():
+            label = row["strategy"] + (f" (seed {row['seed']})" if sub["seed"].nunique() > 1 else "")
+            rows.append([label] + [_cell(row, c) for c, _ in TABLE_COLUMNS])
+        blocks: list[tuple[str, Any]] = [("p", f"Recommended: {rec.recommended}"
+                                          + (f"; runner-up: {rec.runner_up}." if rec.runner_up else "."))]
+        blocks.append(("table", (["strategy"] + [h for _, h in TABLE_COLUMNS], rows)))
+        blocks.append(("list", rec.rationale))
+        if rec.flips:
+            blocks.append(("p", "What would change the choice: " + "; ".join(rec.flips) + "."))
+        comp = r.comparisons
+        if len(comp):
+            sel = comp[(comp["scenario"] == name) & (comp["metric"] == "accuracy")
+                       & ((comp["a"] == rec.recommended) | (comp["b"] == rec.recommended))]
+            if len(sel):
+                blocks.append(("table", (["accuracy: A vs B", "mean A", "mean B", "difference", "paired p", "verdict"],
+                                         [[f"{c['a']} vs {c['b']}", _num(c["mean_a"]), _num(c["mean_b"]),
+                                           _num(c["diff"]), _num(c["p_value"], 3),
+                                           "significant" if c["significant"] else "within noise"]
+                                          for _, c in sel.iterrows()])))
+        secs.append((f"Evidence: {name}", blocks))
+
+    secs.append(("Charts", [("chart", c) for c in r.charts]))
+    secs.append(("Hardware sizing", [("list", _sizing(r))]))
+    secs.append(("Risks and caveats", [("list", _risks(r))]))
+    secs.append(("Methodology", [("list", _methodology(r))]))
+    manifest_rows = [["command", " ".join(map(str, m.get("command", [])))], ["git commit", m.get("git_commit")],
+                     ["started / finished", f"{m.get('started')} / {m.get('finished')}"],
+                     ["model identity", m.get("model", {}).get("identity")],
+                     ["device", f"{dev.get('name')} ({dev.get('device')}, {dev.get('dtype')}), "
+                                f"{m.get('cpu_count')} CPUs, {float(m.get('ram_mb') or 0) / 1024:.0f} GiB RAM"],
+                     ["seeds", str(m.get("seeds"))], ["faithfulness", str(m.get("faithfulness"))]]
+    manifest_rows += [[f"version: {k}", v] for k, v in sorted(m.get("versions", {}).items())]
+    manifest_rows += [[f"scenario {k}", ", ".join(f"{Path(f).name} {h[:12]}" for f, h in v.get("files", {}).items())]
+                      for k, v in m.get("scenarios", {}).items()]
+    secs.append(("Reproducibility manifest", [("table", (["item", "value"], manifest_rows))]))
+    return secs
+
+
+def _sizing(r: Report) -> list[str]:
+    out = []
+    for name, rec in r.recs.items():
+        c = next((c for c in rec.candidates if c["strategy"] == rec.recommended), None)
+        if c is None:
+            continue
+        line = (f"{name} / {rec.recommended}: peak memory {c['peak_gb']:.2f} GB ({c['memory_kind']}), "
+                f"training {c['train_hours'] * 60:.1f} min, {c['seconds_per_answer']:.2f} s per answer on "
+                f"{r.manifest.get('device', {}).get('name')}.")
+        if c["memory_kind"] == "cuda":
+            line += f" Fits {gpu_class(c['peak_gb'])}."
+        else:
+            line += (" Measured as CPU resident memory (the whole process: Python, libraries, fp32 weights): an "
+                     "upper bound. Re-run with --device cuda to size a GPU from its measured VRAM peak.")
+        out.append(line)
+    return out
+
+
+def _risks(r: Report) -> list[str]:
+    out = []
+    for rec in r.recs.values():
+        out += [f"{rec.scenario}: {c}" for c in rec.caveats]
+        for c in rec.candidates:
+            if c["train_hours"] > 0 and not math.isnan(c["accuracy_updated"]) and not c["cites_sources"]:
+                drop = c["accuracy"] - c["accuracy_updated"]
+                if drop > 0.1:
+                    out.append(f"{rec.scenario}: {c['strategy']} answers from what it was trained on: after the "
+                               f"corpus update its accuracy fell from {c['accuracy']:.2f} to {c['accuracy_updated']:.2f}"
+                               " (stale answers until it is retrained).")
+    method = r.manifest.get("faithfulness") or "claims-offline"
+    if method.startswith("claims-offline"):
+        out.append("Faithfulness was scored offline by harness's claim checker (agreement with hand labels: "
+                   "accuracy 0.88, kappa 0.77 on 68 cases); it misses contradictions that carry no number, code or "
+                   "name. Use --judge with a strong LLM for a ragas-judged value.")
+    else:
+        out.append(f"Faithfulness was judged by {method} through ragas; the judge's own errors are not measured here.")
+    n = r.frame["n_items"].dropna()
+    if len(n):
+        out.append(f"Each accuracy rests on {int(n.min())}–{int(n.max())} questions per cell: intervals are wide, "
+                   "and the decision treats differences within noise as ties.")
+    out.append(f"All figures are for one model ({r.manifest.get('model', {}).get('name')}); a larger model may rank "
+               "strategies differently. Re-run harness on the model you will deploy.")
+    return out
+
+
+def _methodology(r: Report) -> list[str]:
+    return [
+        "Each strategy answered the same held-out questions; a scenario with a corpus update was answered again "
+        "with the updated corpus and without retraining.",
+        "Accuracy: all required facts (normalised numbers and units), house terms, or JSON fields right; 95% "
+        "percentile bootstrap intervals over items; paired bootstrap p-values between strategies.",
+        "Faithfulness: share of an answer's claims supported by the evidence the strategy saw (retrieved passages, "
+        "or the gold documents for closed-book answers). MC accuracy: lm-evaluation-harness log-likelihood over "
+        "the reference and three wrong options.",
+        "Peak memory: torch.cuda.max_memory_allocated on GPU, peak resident memory on CPU, over training or "
+        "answering, whichever is higher. Training time: wall clock of the optimizer steps.",
+        "Decision rule: exclude what breaks a constraint (by its measured value); score accuracy (blended with the "
+        "accuracy after the update by how often data changes), faithfulness and cost; strategies within noise of "
+        "the leader tie, and the cheapest of the tie is recommended.",
+    ]
+
+
+# ----------------------------------------------------------------------------- renderers
+CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
+color:#1a1a1a;line-height:1.45;padding:0 1em}h1{font-size:1.7em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;
+margin-top:1.6em}table{border-collapse:collapse;margin:.8em 0;font-size:.88em}td,th{border:1px solid #ccc;
+padding:.3em .55em;text-align:left;vertical-align:top}th{background:#f3f5f8}img{max-width:100%}
+.meta{color:#555}@media print{h2{page-break-after:avoid}table,img{page-break-inside:avoid}}"""
+
+
+def to_html(r: Report) -> str:
+    e = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(r.title)}</title><style>{CSS}</style>"
+             f"</head><body><h1>{e(r.title)}</h1>",
+             f"<p class='meta'>harness report, generated {dt.date.today().isoformat()} from run folder "
+             f"<code>{e(str(r.run))}</code></p>"]
+    for heading, blocks in _sections(r):
+        parts.append(f"<h2>{e(heading)}</h2>")
+        for kind, body in blocks:
+            if kind == "p":
+                parts.append(f"<p>{e(str(body))}</p>")
+            elif kind == "list":
+                parts.append("<ul>" + "".join(f"<li>{e(str(x))}</li>" for x in body) + "</ul>")
+            elif kind == "table":
+                head, rows = body
+                parts.append("<table><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head) + "</tr>"
+                             + "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+                             + "</table>")
+            elif kind == "chart":
+                data = base64.b64encode(body.png).decode()
+                parts.append(f"<figure><img alt='{e(body.title)}' src='data:image/png;base64,{data}'>"
+                             f"<figcaption>{e(body.title)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _md_escape(text: str) -> str:
+    out = str(text).replace("\\", "\\\\")
+    for ch in "|*_`[]<>#":
+        out = out.replace(ch, "\\" + ch)
+    return out.replace("\n", " ")
+
+
+def to_markdown(r: Report, image_dir: Path, image_prefix: str) -> str:
+    lines = [f"# {_md_escape(r.title)}", "",
+             f"harness report, generated {dt.date.today().isoformat()} from run folder `{r.run}`", ""]
+    image_dir.mkdir(parents=True, exist_ok=True)
+    for heading, blocks in _sections(r):
+        lines += [f"## {_md_escape(heading)}", ""]
+        for kind, body in blocks:
+            if kind == "p":
+                lines += [_md_escape(body), ""]
+            elif kind == "list":
+                lines += [f"- {_md_escape(x)}" for x in body] + [""]
+            elif kind == "table":
+                head, rows = body
+                lines.append("| " + " | ".join(_md_escape(h) for h in head) + " |")
+                lines.append("|" + "---|" * len(head))
+                lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+                lines.append("")
+            elif kind == "chart":
+                (image_dir / f"{body.name}.png").write_bytes(body.png)
+                lines += [f"![{_md_escape(body.title)}]({image_prefix}/{body.name}.png)", ""]
+    return "\n".join(lines)
+
+
+def html_to_pdf(html_path: Path, pdf_path: Path) -> str:
+    """Print the HTML to PDF with headless Chromium, or WeasyPrint; returns which one did it."""
+    browser = next((b for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+    if browser:
+        with tempfile.TemporaryDirectory(prefix="harness-chromium-") as profile:
+            cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                   "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+        if done.returncode == 0 and pdf_path.is_file() and pdf_path.stat().st_size > 0:
+            return browser
+        raise HarnessError(f"--format pdf: {browser} failed to print {html_path}: {done.stderr.strip()[-300:]}")
+    try:
+        from weasyprint import HTML
+    except ImportError:
+        raise HarnessError("--format pdf: needs headless Chromium (apt-get install chromium) or WeasyPrint "
+                           "(pip install weasyprint); neither is installed") from None
+    HTML(filename=str(html_path)).write_pdf(str(pdf_path))
+    return "weasyprint"
+
+
+def write(run: Path, fmt: str, out: Path | None, constraints: Constraints) -> Path:
+    report = build(run, constraints)
+    out = out or run / f"report.{fmt}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "md":
+        images = out.with_name(out.stem + "_files")
+        out.write_text(to_markdown(report, images, images.name), encoding="utf-8")
+    elif fmt == "html":
+        out.write_text(to_html(report), encoding="utf-8")
+    elif fmt == "pdf":
+        with tempfile.TemporaryDirectory(prefix="harness-report-") as tmp:
+            page = Path(tmp) / "report.html"
+            page.write_text(to_html(report), encoding="utf-8")
+            html_to_pdf(page, out)
+    else:
+        raise HarnessError(f"--format {fmt}: unknown format (html, md, pdf)")
+    return out

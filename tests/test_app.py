@@ -1,0 +1,63 @@
+"""The Streamlit app on a real (tiny-model) run folder: every page renders, constraints drive the choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "harness" / "app" / "main.py"
+PAGES = ["overview", "trade_offs", "constraints", "drill_down", "run_info", "compare_runs"]
+
+
+def _app(run: Path | None, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    if run is None:
+        monkeypatch.delenv("HARNESS_APP_RUN", raising=False)
+    else:
+        monkeypatch.setenv("HARNESS_APP_RUN", str(run))
+    at = AppTest.from_file(str(MAIN), default_timeout=120)
+    at.run()
+    return at
+
+
+@pytest.mark.slow
+def test_every_page_renders_on_a_real_run(smoke_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(smoke_run, monkeypatch)
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        assert at.title and at.title[0].value, page
+    at.switch_page("pages/overview.py").run()
+    assert any("recommended" in m.value for m in at.markdown)
+    at.switch_page("pages/compare_runs.py").run()
+    at.text_input[1].input(str(smoke_run)).run()  # the run against itself: every delta is zero
+    assert not at.exception and at.dataframe
+
+
+@pytest.mark.slow
+def test_changing_a_constraint_changes_the_recommendation(smoke_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(smoke_run, monkeypatch)
+    at.switch_page("pages/constraints.py").run()
+    before = [m.value for m in at.markdown if m.value.startswith("**multi_fact_qa**")]
+    at.checkbox(key="limit_memory").check().run()
+    at.slider(key="memory_gb").set_value(0.1).run()
+    after = [m.value for m in at.markdown if m.value.startswith("**multi_fact_qa**")]
+    assert not at.exception
+    assert before and after and before != after
+    assert "none meets them" in after[0]
+    # the overview reads the same constraints
+    at.switch_page("pages/overview.py").run()
+    assert any("no strategy meets the constraints" in m.value for m in at.markdown)
+
+
+def test_pages_are_friendly_without_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(None, monkeypatch)
+    assert not at.exception and "harness app --run DIR" in at.info[0].value
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for page in PAGES:
+        at = _app(empty, monkeypatch)
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, page

@@ -1,0 +1,78 @@
+"""The procurement report from a run folder: content from the numbers, escaping, every format."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.recommend import Constraints
+from harness.report import gpu_class, write
+from test_recommend import BASE, make_run
+
+
+def write_run(folder: Path, scenario: str = "sc") -> Path:
+    frame, samples = make_run(BASE, scenario)
+    folder.mkdir(parents=True)
+    frame.to_parquet(folder / "results.parquet")
+    (folder / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    (folder / "manifest.json").write_text(json.dumps({"model": {"name": "TinyModel"}, "seeds": [0],
+                                                      "device": {"name": "test cpu", "device": "cpu"}}))
+    return folder
+
+
+def test_html_report_says_what_it_recommends_and_why(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run")
+    out = write(run, "html", tmp_path / "r.html", Constraints(memory_gb=4))
+    text = out.read_text()
+    assert "sc: lora (accuracy 0.50" in text  # the one-sentence summary, from the numbers
+    assert "Excluded rag: peak memory 6.00 GB &gt; budget 4 GB." in text
+    assert "data:image/png;base64," in text  # charts embedded: the file stands alone
+    for heading in ("Executive summary", "Evidence: sc", "Hardware sizing", "Risks and caveats", "Methodology",
+                    "Reproducibility manifest"):
+        assert f"<h2>{heading}</h2>" in text
+
+
+def test_user_text_is_escaped(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run", scenario="<script>alert(1)</script>")
+    text = write(run, "html", tmp_path / "r.html", Constraints()).read_text()
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    md = write(run, "md", tmp_path / "r.md", Constraints()).read_text()
+    assert "<script>" not in md
+
+
+def test_markdown_report_writes_its_images_beside_it(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run")
+    out = write(run, "md", tmp_path / "out" / "report.md", Constraints())
+    text = out.read_text()
+    assert "](report_files/accuracy_heatmap.png)" in text
+    assert (tmp_path / "out" / "report_files" / "accuracy_heatmap.png").stat().st_size > 1000
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="headless Chromium is installed by .ci/run (apt-get)")
+def test_pdf_report_opens_and_renders(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "run")
+    pdf = write(run, "pdf", tmp_path / "report.pdf", Constraints())
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-f", "1", "-l", "1", "-r", "50", str(pdf), str(tmp_path / "page")],
+                       check=True)
+        assert list(tmp_path.glob("page*.png"))
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "Executive summary" in text and "sc: rag" in text
+
+
+def test_gpu_classes() -> None:
+    assert gpu_class(5.0).startswith("an 8 GB GPU") and gpu_class(7.5).startswith("a 16 GB GPU")
+    assert gpu_class(70).startswith("an 80 GB GPU") and gpu_class(500) == "more than one GPU or a larger one"
+
+
+def test_report_on_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["report", "--run", str(tmp_path / "nope"), "--format", "html"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --run {tmp_path / 'nope'}: not a run folder (no results.parquet)"
