@@ -87,7 +87,8 @@ class Recommendation:
     meets_constraints: bool
     excluded: dict[str, str] = field(default_factory=dict)
     tied: dict[str, float] = field(default_factory=dict)  # strategy -> p-value against the leader
-    beaten: dict[str, float] = field(default_factory=dict)  # significantly below the leader
+    beaten: dict[str, float] = field(default_factory=dict)  # significantly below the leader: p-value
+    beaten_on: dict[str, str] = field(default_factory=dict)  # ... on which metric (the smallest p)
     pareto: list[str] = field(default_factory=list)
     flips: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
@@ -212,14 +213,15 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     tests = _tests(k, has_update)
     tie = [leader]
     for c in ranked[1:]:
-        ps = [_p_value(samples, scenario, leader.strategy, c.strategy, es, key) for _, es, key in tests]
-        ps = [p for p in ps if not math.isnan(p)]
-        p = min(ps) if ps else math.nan
+        ps = [(_p_value(samples, scenario, leader.strategy, c.strategy, es, key), label) for label, es, key in tests]
+        ps = [(p, label) for p, label in ps if not math.isnan(p)]
+        p, label = min(ps) if ps else (math.nan, "")
         if ps and p >= ALPHA:
             tie.append(c)
             rec.tied[c.strategy] = p
         else:
             rec.beaten[c.strategy] = p
+            rec.beaten_on[c.strategy] = label
     choice = min(tie, key=lambda c: (c.cost, -c.score))
     rec.recommended = choice.strategy
     others = [c for c in ranked if c is not choice]
@@ -263,7 +265,8 @@ def _rationale(rec: Recommendation, choice: Candidate, leader: Candidate, tie: l
             lines.append(f"{s} is within noise of {leader.strategy} (p = {p:.2f}).")
     for s, p in rec.beaten.items():
         c = next(x for x in cands if x.strategy == s)
-        lines.append(f"{s} is significantly behind ({_fmt_c(c)}; p = {p:.3f})." if not math.isnan(p) else
+        lines.append(f"{s} is significantly behind on {rec.beaten_on[s]} ({_fmt_c(c)}; p = {p:.3f})."
+                     if not math.isnan(p) else
                      f"{s} is behind ({_fmt_c(c)}); no per-item scores to test the difference.")
     lines.append(f"Pareto front (accuracy vs peak memory vs training time): {', '.join(rec.pareto)}.")
     return lines

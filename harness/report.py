@@ -269,7 +269,7 @@ CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max
 color:#1a1a1a;line-height:1.45;padding:0 1em}h1{font-size:1.7em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;
 margin-top:1.6em}table{border-collapse:collapse;margin:.8em 0;font-size:.88em}td,th{border:1px solid #ccc;
 padding:.3em .55em;text-align:left;vertical-align:top}th{background:#f3f5f8}img{max-width:100%}
-.meta{color:#555}@media print{h2{page-break-after:avoid}table,img{page-break-inside:avoid}}"""
+.meta{color:#555}@page{size:A4;margin:12mm}@media print{body{margin:0;max-width:none}table{font-size:.78em}h2{page-break-after:avoid}table,img{page-break-inside:avoid}}"""
 
 
 def to_html(r: Report) -> str:
