@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
@@ -56,3 +57,18 @@ def test_qlora_loss_falls_after_an_eval_as_without_one(tiny_llama: Path) -> None
     # lora_B starts at zero: the first layer's moves only if gradients crossed the 4-bit layers above it
     first_layer_b = [p for n, p in model.named_parameters() if "layers.0." in n and "lora_B" in n]
     assert first_layer_b and all(float(p.abs().sum()) > 0 for p in first_layer_b)
+
+
+def test_answer_only_loss_equals_the_models_own_loss(tiny_llama: Path) -> None:
+    """The LM head applied only at answer positions gives the same loss as the full forward."""
+    from harness.training import _collate, answer_loss
+
+    ref = resolve_model(str(tiny_llama))
+    tok = load_tokenizer(ref)
+    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), TrainConfig(steps=1, batch_size=2, lr=1e-3),
+                        quantized=False)
+    batch = [encode_example(tok, closed_book("S", q), a, 512)
+             for q, a in (("Who supplies KP-1?", "Acme Seals, in 12 working days."), ("Depot?", "Tallis."))]
+    inputs = _collate(batch, tok.pad_token_id)
+    with torch.no_grad():
+        assert float(answer_loss(model, inputs)) == pytest.approx(float(model(**inputs).loss), abs=1e-5)
