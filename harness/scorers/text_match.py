@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from harness.data import EvalItem
 from harness.scorers.base import scorer
 from harness.textnorm import normalize, tokens
 
 
-def token_f1(answer: str, reference: str) -> float:
-    """SQuAD-style bag-of-tokens F1 on normalised text."""
+def _overlap_f1(answer: str, reference: str, overlap: Callable[[list[str], list[str]], int]) -> float:
+    """F1 of an overlap count between answer and reference tokens (both empty: 1; one empty: 0)."""
     a, r = tokens(answer), tokens(reference)
     if not a or not r:
         return float(a == r)
-    common = sum((Counter(a) & Counter(r)).values())
+    common = overlap(a, r)
     if common == 0:
         return 0.0
     precision, recall = common / len(a), common / len(r)
     return 2 * precision * recall / (precision + recall)
+
+
+def _bag_overlap(a: list[str], r: list[str]) -> int:
+    return sum((Counter(a) & Counter(r)).values())
+
+
+def _lcs(a: list[str], r: list[str]) -> int:
+    prev = [0] * (len(r) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(r):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def token_f1(answer: str, reference: str) -> float:
+    """SQuAD-style bag-of-tokens F1 on normalised text."""
+    return _overlap_f1(answer, reference, _bag_overlap)
 
 
 @scorer("exact_match")
@@ -37,20 +57,7 @@ def score_token_f1(answer: str, item: EvalItem) -> dict[str, float]:
 
 def rouge_l(answer: str, reference: str) -> float:
     """ROUGE-L F1 (Lin 2004): longest common token subsequence, on the same normalised tokens as token F1."""
-    a, r = tokens(answer), tokens(reference)
-    if not a or not r:
-        return float(a == r)
-    prev = [0] * (len(r) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(r):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    lcs = prev[-1]
-    if lcs == 0:
-        return 0.0
-    precision, recall = lcs / len(a), lcs / len(r)
-    return 2 * precision * recall / (precision + recall)
+    return _overlap_f1(answer, reference, _lcs)
 
 
 @scorer("rouge_l")
