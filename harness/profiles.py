@@ -32,8 +32,9 @@ PROFILES: dict[str, RunProfile] = {
                         top_k=3, max_new_tokens=24, gen_batch=8),
     # the default run on a CPU: enough steps for the embedded model to learn the quick slice's facts
     # (measured on multi_fact_qa, 24 items: 64 steps -> 0.71 on its own training items, 96 -> 1.00)
-    "quick": RunProfile("quick", DEFAULT_MATRIX, TrainConfig(steps=96, batch_size=8, lr=2e-3, r=16, alpha=32),
-                        top_k=4, max_new_tokens=64, gen_batch=8),
+    "quick": RunProfile("quick", DEFAULT_MATRIX, TrainConfig(steps=96, batch_size=8, lr=2e-3, r=16, alpha=32,
+                                                               dropout=0.0),
+                        top_k=4, max_new_tokens=64, gen_batch=24),
     # GPU runs on the full data: RAFT joins the matrix
     "full": RunProfile("full", DEFAULT_MATRIX + ("raft",), TrainConfig(steps=600, batch_size=16, lr=5e-4, r=16, alpha=32),
                        top_k=4, max_new_tokens=96, gen_batch=32),

@@ -132,3 +132,38 @@ def test_mc_accuracy_follows_the_gold_position(tiny_llama: Path) -> None:
 
     assert mc_scores(model, tok, mc_records(items("Yes", long)), "S") == [1.0] * 6
     assert mc_scores(model, tok, mc_records(items(long, "Yes")), "S") == [0.0] * 6
+
+
+@pytest.mark.parametrize("adapter", [False, True])
+def test_shared_context_loglikelihoods_equal_lm_evals_own(tiny_llama: Path, adapter: bool) -> None:
+    """mc_accuracy runs each context once for all its choices; the log-likelihoods and greedy flags must be
+    the ones lm-eval's HFLM computes request by request (with a LoRA adapter attached too)."""
+    import torch
+    from lm_eval.models.huggingface import HFLM
+
+    from harness.lmeval import shared_context_loglikelihoods
+    from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
+    from harness.training import TrainConfig, attach_lora
+
+    ref = resolve_model(str(tiny_llama))
+    model, tok = load_causal_lm(ref, resolve_device("cpu")), load_tokenizer(ref)
+    if adapter:
+        model = attach_lora(model, TrainConfig(steps=1, batch_size=1, lr=1e-3, dropout=0.0), quantized=False)
+        torch.manual_seed(1)
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                torch.nn.init.normal_(p, std=0.05)
+        model.eval()
+    lm = HFLM(pretrained=model, tokenizer=tok, batch_size=4)
+    requests = []
+    for question in ("Who supplies KP-1?", "Which depot ships returns to Oslo?"):
+        context = tok.apply_chat_template([{"role": "user", "content": question}], tokenize=False,
+                                          add_generation_prompt=True)
+        for choice in ("Acme", "Acme Seals, in 12 working days", "Tallis depot", "Form R-7 signed twice"):
+            context_enc, choice_enc = lm._encode_pair(context, choice)
+            requests.append(((context, choice), context_enc, choice_enc))
+    theirs = HFLM._loglikelihood_tokens(lm, requests, disable_tqdm=True)
+    ours = shared_context_loglikelihoods(model, requests)
+    assert [g for _, g in ours] == [g for _, g in theirs]
+    assert [lp for lp, _ in ours] == pytest.approx([lp for lp, _ in theirs], abs=1e-4)
+    assert len({round(lp, 3) for lp, _ in ours}) > len(requests) // 2  # the choices really differ

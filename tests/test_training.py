@@ -72,3 +72,81 @@ def test_answer_only_loss_equals_the_models_own_loss(tiny_llama: Path) -> None:
     inputs = _collate(batch, tok.pad_token_id)
     with torch.no_grad():
         assert float(answer_loss(model, inputs)) == pytest.approx(float(model(**inputs).loss), abs=1e-5)
+
+
+def test_shared_prefix_len_stops_before_the_first_answer_token() -> None:
+    from harness.training import shared_prefix_len
+
+    # two examples sharing 4 prompt tokens; answers (labels) start at index 5 and 6
+    a = ([1, 2, 3, 4, 5, 9, 9], [IGNORE] * 5 + [9, 9])
+    b = ([1, 2, 3, 4, 6, 7, 8], [IGNORE] * 6 + [8])
+    assert shared_prefix_len([a, b]) == 4
+    # identical prompts: the prefix stops one short of the answer, so that position runs per row
+    same = ([1, 2, 3, 7], [IGNORE] * 3 + [7])
+    assert shared_prefix_len([same, same]) == 2
+    assert shared_prefix_len([]) == 0
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_shared_prefix_gives_the_same_loss_and_gradients(tiny_llama: Path, attention: str) -> None:
+    """Running the common system-prompt prefix once and repeating its keys/values across the batch is an
+    optimisation only: loss and every LoRA gradient equal the plain forward's."""
+    from harness.training import _collate, answer_loss, shared_prefix_len
+
+    ref = resolve_model(str(tiny_llama))
+    tok = load_tokenizer(ref)
+    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")),
+                        TrainConfig(steps=1, batch_size=3, lr=1e-3, dropout=0.0), quantized=False)
+    model.get_base_model().set_attn_implementation(attention)
+    torch.manual_seed(0)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:  # B starts at zero; make the adapter matter
+            torch.nn.init.normal_(p, std=0.05)
+    batch = [encode_example(tok, closed_book("You answer for Acme.", q), a, 512)
+             for q, a in (("Who supplies KP-1?", "Acme Seals, in 12 working days."), ("Depot?", "Tallis."),
+                          ("Which form do returns use?", "Form R-7, signed by the depot lead."))]
+    prefix = shared_prefix_len(batch)
+    assert prefix > 5
+    inputs = _collate(batch, tok.pad_token_id)
+    results = []
+    for n in (0, prefix):
+        model.zero_grad()
+        loss = answer_loss(model, inputs, n)
+        loss.backward()
+        results.append((float(loss), [p.grad.clone() for p in model.parameters() if p.requires_grad]))
+    (plain, g_plain), (shared, g_shared) = results
+    assert shared == pytest.approx(plain, abs=1e-5)
+    assert max(float((a - b).abs().max()) for a, b in zip(g_plain, g_shared)) < 1e-5
+
+
+def test_training_on_cpu_runs_eager_attention_and_restores_the_models_own(tiny_llama: Path) -> None:
+    from harness.training import training_attention
+
+    model = load_causal_lm(resolve_model(str(tiny_llama)), resolve_device("cpu"))
+    assert model.config._attn_implementation == "sdpa"
+    with training_attention(model, "cpu") as used:
+        assert used == "eager" and model.config._attn_implementation == "eager"
+    assert model.config._attn_implementation == "sdpa"
+    with training_attention(model, "cuda") as used:
+        assert used == "sdpa"
+
+
+def test_detaching_an_adapter_gives_back_the_plain_model(tiny_llama: Path) -> None:
+    """Strategies of a scenario share one loaded base model: after a LoRA cell it must answer as before."""
+    from harness.strategies.base import detach_adapter
+
+    ref = resolve_model(str(tiny_llama))
+    base = load_causal_lm(ref, resolve_device("cpu"))
+    ids = torch.tensor([[1, 5, 9, 42, 7]])
+    with torch.no_grad():
+        before = base(input_ids=ids).logits.clone()
+    model = attach_lora(base, TrainConfig(steps=1, batch_size=1, lr=1e-3, dropout=0.0), quantized=False)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.05)
+    with torch.no_grad():
+        assert float((model(input_ids=ids).logits - before).abs().max()) > 1e-3
+    plain = detach_adapter(model)
+    assert plain is base and not any("lora" in n for n, _ in plain.named_modules())
+    with torch.no_grad():
+        assert torch.equal(plain(input_ids=ids).logits, before)

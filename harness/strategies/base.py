@@ -69,8 +69,11 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
     if strategy.train:
         if strategy.four_bit:
             _require_bitsandbytes(task)
-        ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
-        base = load_causal_lm(task.model, task.device, four_bit=strategy.four_bit)
+        if strategy.four_bit:
+            ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
+            base = load_causal_lm(task.model, task.device, four_bit=True)
+        else:
+            base = ctx.base_model()  # the adapter is attached to the shared weights and detached after the cell
         adapter, record = task.artifact_dir / "adapter", task.artifact_dir / "train.json"
         if record.is_file() and adapter.is_dir():
             # trained before with the same data, settings, model and seed: only the scoring changed
@@ -102,9 +105,7 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
             raise CellSkipped(f"needs the {strategy.reuse_adapter_of} cell's adapter, and that cell is {dep.get('status')}")
         from peft import PeftModel
 
-        ctx.release_base_model()
-        base = load_causal_lm(task.model, task.device)
-        model = PeftModel.from_pretrained(base, dep["adapter_path"])
+        model = PeftModel.from_pretrained(ctx.base_model(), dep["adapter_path"])
         for k in ("train_seconds", "train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last",
                   "train_autocast", "trainable_params", "total_params", "train_peak_memory_mb", "adapter_mb",
                   "adapter_path"):
@@ -115,11 +116,23 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
         row.update(train_seconds=0.0, trainable_params=0, total_params=int(model.num_parameters()),
                    adapter_mb=0.0)
 
-    row.update(answer_and_score(model, strategy, task))
+    try:
+        row.update(answer_and_score(model, strategy, task))
+    finally:
+        if model is not ctx.base_model_if_loaded() and not strategy.four_bit:
+            detach_adapter(model)
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
     # the cell's peak: training (its own, or the reused adapter's) or answering, whichever is higher
     row["peak_memory_mb"] = max(v for v in (row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"]) if v is not None)
     return row
+
+
+def detach_adapter(model: Any) -> Any:
+    """Remove the LoRA layers from the shared base model (weights untouched: adapters are never merged),
+    so the next strategy of the scenario answers with the plain model without a reload."""
+    base = model.unload()
+    base.eval()
+    return base
 
 
 def _require_bitsandbytes(task: "CellTask") -> None:
