@@ -1,7 +1,8 @@
 """Generation throughput: one item at a time vs plain batched `generate` vs harness's batched answering.
 
-RAG-style prompts (the quick eval slice of a scenario with its retrieved sources), greedy decoding,
-the embedded model on this machine. Prints answers/s of each, the median over --repeats runs, the
+RAG-style prompts (the quick eval slice of a scenario with its retrieved sources) and the same
+questions closed book, greedy decoding, the embedded model on this machine, harness at the quick
+profile's batch size. Prints answers/s of each, the median over --repeats runs, the
 ratios, and whether the batched answers equal the one-at-a-time answers (they must, under greedy
 decoding, or batching changed the result). Run: python bench/generation.py
 """
@@ -44,40 +45,50 @@ def plain(model: Any, tok: Any, convs: list, max_new: int, batch: int) -> list[s
     return out
 
 
+def closed_book_prompts(sc: Any, n: int) -> list[list[dict[str, str]]]:
+    from harness.prompts import closed_book
+
+    return [closed_book(sc.spec.system_prompt, i.question) for i in sc.eval_for("quick")[:n]]
+
+
 def main() -> None:
     from harness.generation import generate
     from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
+    from harness.profiles import PROFILES
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", default="multi_fact_qa")
-    p.add_argument("--items", type=int, default=16)
+    p.add_argument("--items", type=int, default=24, help="the quick eval set has 24")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
     a = p.parse_args()
     ref = resolve_model("embedded")
     tok = load_tokenizer(ref)
     model = load_causal_lm(ref, resolve_device("cpu"))
-    _, convs = prompts(a.scenario, a.items, 4)
-    ways = {
-        "one at a time": lambda: plain(model, tok, convs, a.max_new_tokens, 1),
-        "plain generate, batch 8": lambda: plain(model, tok, convs, a.max_new_tokens, 8),
-        "harness generate, batch 8": lambda: generate(model, tok, convs, a.max_new_tokens, 8).texts,
-    }
-    rates: dict[str, list[float]] = {}
-    answers: dict[str, list[str]] = {}
-    for r in range(a.repeats):
-        for name, fn in ways.items():
-            t = time.perf_counter()
-            answers[name] = fn()
-            rates.setdefault(name, []).append(len(convs) / (time.perf_counter() - t))
-            print(f"run {r + 1} {name:26s} {rates[name][-1]:.2f} answers/s", flush=True)
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    print(f"\n{a.scenario}, {len(convs)} RAG prompts, {a.max_new_tokens} new tokens max, median of {a.repeats}:")
-    for name, v in med.items():
-        same = sum(x == y for x, y in zip(answers[name], answers["one at a time"]))
-        print(f"  {name:26s} {v:.2f} answers/s   same answers as one at a time: {same}/{len(convs)}")
-    print(f"  harness vs one at a time: {med['harness generate, batch 8'] / med['one at a time']:.2f}x; "
-          f"harness vs plain batch 8: {med['harness generate, batch 8'] / med['plain generate, batch 8']:.2f}x")
+    batch = PROFILES["quick"].gen_batch
+    sc, rag = prompts(a.scenario, a.items, 4)
+    for label, convs in (("RAG prompts (4 sources)", rag), ("closed-book prompts", closed_book_prompts(sc, a.items))):
+        ways = {
+            "one at a time": lambda: plain(model, tok, convs, a.max_new_tokens, 1),
+            "plain generate, batch 8": lambda: plain(model, tok, convs, a.max_new_tokens, 8),
+            f"harness generate, batch {batch}": lambda: generate(model, tok, convs, a.max_new_tokens, batch).texts,
+        }
+        rates: dict[str, list[float]] = {}
+        answers: dict[str, list[str]] = {}
+        for r in range(a.repeats):
+            for name, fn in ways.items():
+                t = time.perf_counter()
+                answers[name] = fn()
+                rates.setdefault(name, []).append(len(convs) / (time.perf_counter() - t))
+                print(f"run {r + 1} {label}: {name:28s} {rates[name][-1]:.2f} answers/s", flush=True)
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        print(f"\n{a.scenario}, {len(convs)} {label}, {a.max_new_tokens} new tokens max, median of {a.repeats}:")
+        for name, v in med.items():
+            same = sum(x == y for x, y in zip(answers[name], answers["one at a time"]))
+            print(f"  {name:28s} {v:.2f} answers/s   same answers as one at a time: {same}/{len(convs)}")
+        mine = med[f"harness generate, batch {batch}"]
+        print(f"  harness vs one at a time: {mine / med['one at a time']:.2f}x; "
+              f"harness vs plain batch 8: {mine / med['plain generate, batch 8']:.2f}x\n", flush=True)
 
 
 if __name__ == "__main__":

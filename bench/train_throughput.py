@@ -72,8 +72,11 @@ def run_trainer(ref: Any, tok: Any, data: list, cfg: Any, bf16: bool) -> tuple[f
 def main() -> None:
     import torch
 
+    from dataclasses import replace
+
     from harness.models import load_tokenizer, resolve_model
-    from harness.training import TrainConfig, cpu_has_bf16
+    from harness.profiles import PROFILES
+    from harness.training import cpu_has_bf16
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", default="business_flow")
@@ -85,13 +88,16 @@ def main() -> None:
     ref = resolve_model("embedded")
     tok = load_tokenizer(ref)
     data = examples(a.scenario, a.examples)
-    cfg = TrainConfig(steps=a.steps, batch_size=8, lr=2e-3, r=16, alpha=32)
+    # the quick profile's LoRA settings (r 16 on every linear projection, lr 2e-3, no dropout), fewer steps
+    cfg = replace(PROFILES["quick"].train, steps=a.steps, batch_size=8)
     bf16 = cpu_has_bf16()
     runs: dict[str, list[tuple[float, float]]] = {}
     configs = [("trainer+peft fp32", lambda: run_trainer(ref, tok, data, cfg, False))]
     if bf16:
         configs.append(("trainer+peft bf16 autocast", lambda: run_trainer(ref, tok, data, cfg, True)))
     configs.append(("harness (auto)", lambda: run_harness(ref, tok, data, cfg, "auto")))
+    print(f"LoRA r {cfg.r}, alpha {cfg.alpha}, dropout {cfg.dropout}, lr {cfg.lr}, batch {cfg.batch_size}, "
+          f"{cfg.steps} steps, torch threads {torch.get_num_threads()}", flush=True)
     for r in range(a.repeats):
         for name, fn in configs:
             runs.setdefault(name, []).append(fn())

@@ -99,18 +99,21 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
             mine = iter(out)
             return [next(mine) if ok else next(rest) for ok in fits]
 
+    # include_defaults=False: indexing lm-eval's thousands of built-in task YAMLs took 9 s per cell here
     with tempfile.TemporaryDirectory(prefix="harness-lmeval-") as tmp:
         name = task_name("cell")
         write_task(Path(tmp), name, records)
         lm = QuietHFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
-        out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=TaskManager(include_path=tmp),
+        tasks = TaskManager(include_path=tmp, include_defaults=False)
+        out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=tasks,
                                       apply_chat_template=True, system_instruction=system, log_samples=True,
                                       bootstrap_iters=0, verbosity="ERROR")
     by_doc = {s["doc_id"]: float(s["acc"]) for s in out["samples"][name]}
     return [by_doc[i] for i in range(len(records))]
 
 
-def shared_context_loglikelihoods(model: Any, requests: Sequence[tuple[Any, list[int], list[int]]]) -> list[tuple[float, bool]]:
+def shared_context_loglikelihoods(model: Any,
+                                  requests: Sequence[tuple[Any, list[int], list[int]]]) -> list[tuple[float, bool]]:
     """(sum of log-probabilities of the continuation, whether greedy decoding would produce it) per request,
     as lm-eval's HFLM computes them, but each context runs once for all its choices and the vocabulary
     projection is applied only where a continuation token is predicted.
