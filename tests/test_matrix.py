@@ -176,6 +176,34 @@ def test_hybrid_without_its_lora_cell_is_skipped_with_a_reason(tmp_path: Path, t
     assert list(df["status"]) == ["ok", "ok"]
 
 
+def test_a_lora_cell_failing_mid_training_leaves_the_shared_model_clean(tmp_path: Path, tiny_llama: Path,
+                                                                        fresh_cache: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """LoRA cells attach their adapter to the run's loaded base model; if training dies after the
+    attach, the next cell must still answer with the plain model (same answers as in a run alone)."""
+    import shutil
+
+    import harness.training as training
+
+    def dies(model, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        import torch
+
+        for name, p in model.named_parameters():
+            if "lora_B" in name:  # a few steps in: the adapter already changes the answers
+                torch.nn.init.normal_(p, std=0.5)
+        raise MemoryError("simulated, after the adapter was attached")
+
+    monkeypatch.setattr(training, "train", dies)
+    df = run_matrix(options(tiny_llama, tmp_path / "a", ["lora", "baseline"])).set_index("strategy")
+    assert df.loc["lora", "status"] == "failed" and df.loc["baseline", "status"] == "ok"
+    after_failure = [json.loads(x)["answer"] for x in (tmp_path / "a" / "samples.jsonl").read_text().splitlines()
+                     if json.loads(x)["strategy"] == "baseline"]
+    shutil.rmtree(fresh_cache / "cells")
+    run_matrix(options(tiny_llama, tmp_path / "b", ["baseline"]))
+    alone = [json.loads(x)["answer"] for x in (tmp_path / "b" / "samples.jsonl").read_text().splitlines()]
+    assert after_failure == alone and len(alone) > 0
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_with_one_row_per_cell(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
     out = tmp_path / "run"

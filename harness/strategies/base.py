@@ -61,6 +61,14 @@ def dir_mb(path: Path) -> float:
 
 def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
     """Run one cell; returns the row's measured fields and the per-item samples under 'samples'."""
+    try:
+        return _execute(strategy, task)
+    except BaseException:
+        task.ctx.release_base_model()  # a failed cell may have left its LoRA layers in the shared model
+        raise
+
+
+def _execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
     from harness.evaluate import answer_and_score
     from harness.models import load_causal_lm
 
@@ -69,7 +77,6 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
     if strategy.train:
         if strategy.four_bit:
             _require_bitsandbytes(task)
-        if strategy.four_bit:
             ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
             base = load_causal_lm(task.model, task.device, four_bit=True)
         else:
@@ -116,11 +123,9 @@ def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
         row.update(train_seconds=0.0, trainable_params=0, total_params=int(model.num_parameters()),
                    adapter_mb=0.0)
 
-    try:
-        row.update(answer_and_score(model, strategy, task))
-    finally:
-        if model is not ctx.base_model_if_loaded() and not strategy.four_bit:
-            detach_adapter(model)
+    row.update(answer_and_score(model, strategy, task))
+    if model is not ctx.base_model_if_loaded() and not strategy.four_bit:
+        detach_adapter(model)
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
     # the cell's peak: training (its own, or the reused adapter's) or answering, whichever is higher
     row["peak_memory_mb"] = max(v for v in (row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"]) if v is not None)
