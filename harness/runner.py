@@ -33,7 +33,7 @@ from harness.results import COMPARISONS_FILE, MANIFEST_FILE, RESULTS_FILE, SAMPL
 from harness.strategies import STRATEGIES, CellSkipped
 
 CELL_FORMAT = 3  # bump when a change makes cached cells incomparable with new ones (3: metrics layer)
-TRAIN_FORMAT = 2  # bump when the training loop changes what an adapter learns (2: answer-only logits, autocast)
+TRAIN_FORMAT = 3  # bump when the training loop changes what an adapter learns (3: LoRA init seeded per cell)
 PACKAGES = ("torch", "transformers", "peft", "bitsandbytes", "accelerate", "sentence-transformers", "faiss-cpu",
             "ragas", "lm_eval", "pandas", "numpy")
 

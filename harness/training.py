@@ -159,8 +159,14 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def attach_lora(model: Any, cfg: TrainConfig, quantized: bool) -> Any:
+def attach_lora(model: Any, cfg: TrainConfig, quantized: bool, seed: int | None = None) -> Any:
+    """LoRA layers on `model`; with `seed`, their random initialisation comes from it, not from whatever
+    ran before in the process (a cell's adapter must not depend on which cells ran first)."""
+    import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if seed is not None:
+        torch.manual_seed(seed)
 
     if quantized:
         # no gradient checkpointing: LoRA runs without it too, so the two differ only in the base weights

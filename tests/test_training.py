@@ -150,3 +150,19 @@ def test_detaching_an_adapter_gives_back_the_plain_model(tiny_llama: Path) -> No
     assert plain is base and not any("lora" in n for n, _ in plain.named_modules())
     with torch.no_grad():
         assert torch.equal(plain(input_ids=ids).logits, before)
+
+
+def test_lora_initialisation_depends_on_the_seed_not_on_what_ran_before(tiny_llama: Path) -> None:
+    """Cells share a process: without its own seed an adapter's initial A matrices would depend on
+    the random numbers earlier cells drew, and the same cell key could hold different adapters."""
+    ref = resolve_model(str(tiny_llama))
+    cfg = TrainConfig(steps=1, batch_size=1, lr=1e-3, dropout=0.0)
+
+    def lora_a(draw_first: int, seed: int) -> list[torch.Tensor]:
+        torch.rand(draw_first)  # an earlier cell's random draws
+        model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False, seed=seed)
+        return [p.detach().clone() for n, p in model.named_parameters() if "lora_A" in n]
+
+    fresh, after_others, other_seed = lora_a(0, 0), lora_a(1000, 0), lora_a(0, 1)
+    assert all(torch.equal(a, b) for a, b in zip(fresh, after_others))
+    assert not all(torch.equal(a, b) for a, b in zip(fresh, other_seed))

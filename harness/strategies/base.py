@@ -92,7 +92,7 @@ def _execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
         else:
             from harness.training import attach_lora, train
 
-            model = attach_lora(base, task.profile.train, quantized=strategy.four_bit)
+            model = attach_lora(base, task.profile.train, quantized=strategy.four_bit, seed=task.seed)
             ts = train(model, ctx.tokenizer(), strategy.examples(task), task.profile.train, task.seed,
                        task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
             shutil.rmtree(adapter, ignore_errors=True)
