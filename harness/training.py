@@ -90,7 +90,7 @@ def shared_prefix_len(encoded: list[tuple[list[int], list[int]]]) -> int:
     limit = min(min((j for j, y in enumerate(labels) if y != IGNORE), default=len(ids)) - 1 for ids, labels in encoded)
     while n < limit and all(len(ids) > n and ids[n] == first[n] for ids, _ in encoded):
         n += 1
-    return max(n, 0)
+    return n
 
 
 def answer_loss(model: Any, inputs: dict[str, Any], prefix_len: int = 0) -> Any:
