@@ -12,6 +12,7 @@ import yaml
 from harness.results import COMPARISONS_FILE, read_run
 from harness.runner import run_matrix
 from test_matrix import options
+from tiny_models import make_adapter_matter
 
 
 def test_rescoring_reuses_the_trained_adapter(tmp_path: Path, tiny_llama: Path, fresh_cache: Path,
@@ -138,7 +139,6 @@ def test_mc_accuracy_follows_the_gold_position(tiny_llama: Path) -> None:
 def test_shared_context_loglikelihoods_equal_lm_evals_own(tiny_llama: Path, adapter: bool) -> None:
     """mc_accuracy runs each context once for all its choices; the log-likelihoods and greedy flags must be
     the ones lm-eval's HFLM computes request by request (with a LoRA adapter attached too)."""
-    import torch
     from lm_eval.models.huggingface import HFLM
 
     from harness.lmeval import shared_context_loglikelihoods
@@ -149,10 +149,7 @@ def test_shared_context_loglikelihoods_equal_lm_evals_own(tiny_llama: Path, adap
     model, tok = load_causal_lm(ref, resolve_device("cpu")), load_tokenizer(ref)
     if adapter:
         model = attach_lora(model, TrainConfig(steps=1, batch_size=1, lr=1e-3, dropout=0.0), quantized=False)
-        torch.manual_seed(1)
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                torch.nn.init.normal_(p, std=0.05)
+        make_adapter_matter(model)
         model.eval()
     lm = HFLM(pretrained=model, tokenizer=tok, batch_size=4)
     requests = []

@@ -10,6 +10,7 @@ import torch
 from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
 from harness.prompts import closed_book
 from harness.training import IGNORE, TrainConfig, attach_lora, encode_example, train
+from tiny_models import make_adapter_matter
 
 
 def test_prompt_is_masked_and_end_of_turn_is_learned(tiny_llama: Path) -> None:
@@ -98,10 +99,7 @@ def test_shared_prefix_gives_the_same_loss_and_gradients(tiny_llama: Path, atten
     model = attach_lora(load_causal_lm(ref, resolve_device("cpu")),
                         TrainConfig(steps=1, batch_size=3, lr=1e-3, dropout=0.0), quantized=False)
     model.get_base_model().set_attn_implementation(attention)
-    torch.manual_seed(0)
-    for name, p in model.named_parameters():
-        if "lora_B" in name:  # B starts at zero; make the adapter matter
-            torch.nn.init.normal_(p, std=0.05)
+    make_adapter_matter(model)
     batch = [encode_example(tok, closed_book("You answer for Acme.", q), a, 512)
              for q, a in (("Who supplies KP-1?", "Acme Seals, in 12 working days."), ("Depot?", "Tallis."),
                           ("Which form do returns use?", "Form R-7, signed by the depot lead."))]
@@ -141,9 +139,7 @@ def test_detaching_an_adapter_gives_back_the_plain_model(tiny_llama: Path) -> No
     with torch.no_grad():
         before = base(input_ids=ids).logits.clone()
     model = attach_lora(base, TrainConfig(steps=1, batch_size=1, lr=1e-3, dropout=0.0), quantized=False)
-    for name, p in model.named_parameters():
-        if "lora_B" in name:
-            torch.nn.init.normal_(p, std=0.05)
+    make_adapter_matter(model)
     with torch.no_grad():
         assert float((model(input_ids=ids).logits - before).abs().max()) > 1e-3
     plain = detach_adapter(model)

@@ -34,3 +34,13 @@ def build_tiny(kind: str, folder: Path, tokenizer_dir: Path) -> Path:
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+def make_adapter_matter(model, std: float = 0.05) -> None:  # noqa: ANN001
+    """LoRA's B matrices start at zero, so a fresh adapter changes nothing; give them random values."""
+    import torch
+
+    torch.manual_seed(1)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=std)
