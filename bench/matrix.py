@@ -4,7 +4,7 @@ Runs `harness run` (quick profile, built-in scenarios, default strategies, embed
 cell/adapter cache (the converted model is linked in, so GGUF conversion is not counted), then the
 same command again on that cache. Prints both wall times, their ratio, and accuracy per scenario and
 strategy, so a speed-up that bought its time with the quality gaps shows. Run: python bench/matrix.py
-(about 20-30 min on a 2-core CPU; --scenario narrows it for a quick look).
+(about 40 min on a 2-core CPU, measured; --scenario narrows it: one scenario ~11 min).
 """
 
 from __future__ import annotations

@@ -169,9 +169,6 @@ class RunContext:
             self._base = load_causal_lm(self.model_ref, self.device)
         return self._base
 
-    def base_model_if_loaded(self) -> Any:
-        return self._base
-
     def release_base_model(self) -> None:
         self._base = None
         gc.collect()

@@ -124,8 +124,8 @@ def _execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
                    adapter_mb=0.0)
 
     row.update(answer_and_score(model, strategy, task))
-    if model is not ctx.base_model_if_loaded() and not strategy.four_bit:
-        detach_adapter(model)
+    if strategy.reuse_adapter_of or (strategy.train and not strategy.four_bit):
+        detach_adapter(model)  # its adapter sits on the run's shared base model
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
     # the cell's peak: training (its own, or the reused adapter's) or answering, whichever is higher
     row["peak_memory_mb"] = max(v for v in (row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"]) if v is not None)
