@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.constraints import CITATIONS, DATA_CHANGES, DEFAULT_WEIGHTS, weights_text
 from harness.errors import HarnessError
 
 EXIT_BAD_INPUT = 2
@@ -150,7 +151,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
 
 
 def _constraints(args: argparse.Namespace):  # noqa: ANN202 - recommend.Constraints, imported lazily
-    from harness.recommend import Constraints
+    from harness.constraints import Constraints
 
     return Constraints(memory_gb=args.memory_gb, gpu_memory=args.gpu_memory, data_changes=args.data_changes,
                        citations=args.citations, train_hours=args.train_hours, latency_s=args.latency_s,
@@ -169,13 +170,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _add_constraint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--memory-gb", type=float, default=None, help="memory budget in GB (peak, measured)")
     p.add_argument("--gpu-memory", action="store_true", help="the budget is GPU VRAM (compared with CUDA peaks only)")
-    p.add_argument("--data-changes", default="never", choices=("never", "monthly", "weekly", "daily"),
+    p.add_argument("--data-changes", default="never", choices=DATA_CHANGES,
                    help="how often the knowledge changes (weighs the measured accuracy after a corpus update)")
-    p.add_argument("--citations", default="optional", choices=("required", "optional"),
+    p.add_argument("--citations", default="optional", choices=CITATIONS,
                    help="required: only strategies whose answers come with retrieved sources")
     p.add_argument("--train-hours", type=float, default=None, help="training time budget in hours")
     p.add_argument("--latency-s", type=float, default=None, help="latency budget in seconds per answer")
-    p.add_argument("--weights", default=None, metavar="accuracy=1,faithfulness=0.25,cost=0.05",
+    p.add_argument("--weights", default=None, metavar=weights_text(),
                    help="how much each counts in the score (defaults shown)")
 
 
@@ -183,7 +184,7 @@ def _weights(text: str | None) -> dict[str, float]:
     """--weights accuracy=1,faithfulness=0.25,cost=0.05 -> Constraints fields."""
     if not text:
         return {}
-    names = {"accuracy": "w_accuracy", "faithfulness": "w_faithfulness", "cost": "w_cost"}
+    names = {name: f"w_{name}" for name in DEFAULT_WEIGHTS}
     out = {}
     for part in text.split(","):
         key, _, value = part.partition("=")
@@ -208,7 +209,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
     from harness.models import resolve_device, resolve_model
-    from harness.runner import RunOptions, check_strategies, run_matrix, summary_table
+    from harness.run import RunOptions, check_strategies, run_matrix
+    from harness.views import summary_table
 
     check_strategies(args.strategy or [])  # input errors before any model is touched
     seeds = _parse_seeds(args.seeds) if args.seeds is not None else [args.seed]

@@ -7,15 +7,12 @@ to say when a difference between two strategies is a measurement and when it is 
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
-from harness.results import INTERVALS, item_scores
-from harness.stats import paired_bootstrap_p
-
-COMPARED = ("accuracy", "accuracy_updated", "faithfulness", "mc_accuracy")
-SEED_METRICS = ("accuracy", "accuracy_updated", "train_accuracy", "faithfulness", "mc_accuracy", "train_seconds",
-                "peak_memory_mb", "seconds_per_answer")
-ALPHA = 0.05
+from harness.metrics import compared, get, over_seeds
+from harness.results import item_scores
+from harness.stats import ALPHA, paired_bootstrap_p
 
 
 def non_dominated(points: list[tuple[float, float, float]]) -> list[bool]:
@@ -27,24 +24,37 @@ def non_dominated(points: list[tuple[float, float, float]]) -> list[bool]:
     return [not any(beats(o, p) for j, o in enumerate(points) if j != i) for i, p in enumerate(points)]
 
 
-def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...] = COMPARED) -> Any:
+def paired(samples: list[dict[str, Any]], scenario: str, a: str, b: str, eval_set: str,
+           key: str) -> tuple[list[float], list[float]]:
+    """The two strategies' per-item scores on the items both have a score for, in one order."""
+    xa, xb = (item_scores(samples, eval_set, key, scenario, s) for s in (a, b))
+    common = sorted(set(xa) & set(xb))
+    return [xa[i] for i in common], [xb[i] for i in common]
+
+
+def paired_p(samples: list[dict[str, Any]], scenario: str, a: str, b: str, eval_set: str, key: str) -> float:
+    """Paired bootstrap p-value of a vs b on their shared items (NaN when they share none)."""
+    xa, xb = paired(samples, scenario, a, b, eval_set, key)
+    return paired_bootstrap_p(xa, xb) if xa else math.nan
+
+
+def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...] | None = None) -> Any:
     """One row per (scenario, metric, strategy pair): means on the shared items, difference, paired p-value."""
     import pandas as pd
 
+    metrics = compared() if metrics is None else metrics
     rows = []
     ok = frame[frame["status"] == "ok"]
     for scenario, group in ok.groupby("scenario", sort=False):
         strategies = list(dict.fromkeys(group["strategy"]))
         for metric in metrics:
-            eval_set, key = INTERVALS[metric]
-            scores = {st: item_scores(samples, eval_set, key, scenario, st) for st in strategies}
+            eval_set, key = get(metric).question_set, get(metric).score_key
             for a, b in itertools.combinations(strategies, 2):
-                common = sorted(set(scores[a]) & set(scores[b]))
-                if not common:
+                xa, xb = paired(samples, scenario, a, b, eval_set, key)
+                if not xa:
                     continue
-                xa, xb = [scores[a][i] for i in common], [scores[b][i] for i in common]
                 p = paired_bootstrap_p(xa, xb)
-                rows.append({"scenario": scenario, "metric": metric, "a": a, "b": b, "n_items": len(common),
+                rows.append({"scenario": scenario, "metric": metric, "a": a, "b": b, "n_items": len(xa),
                              "mean_a": sum(xa) / len(xa), "mean_b": sum(xb) / len(xb),
                              "diff": (sum(xa) - sum(xb)) / len(xa), "p_value": p, "significant": p < ALPHA})
     return pd.DataFrame(rows, columns=["scenario", "metric", "a", "b", "n_items", "mean_a", "mean_b", "diff",
@@ -54,7 +64,7 @@ def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...]
 def seed_summary(frame: Any) -> Any:
     """Mean and standard deviation over seeds per (scenario, strategy); std is NaN with one seed."""
     ok = frame[frame["status"] == "ok"]
-    cols = [c for c in SEED_METRICS if c in ok.columns]
+    cols = [c for c in over_seeds() if c in ok.columns]
     numeric = ok[["scenario", "strategy", *cols]].copy()
     for c in cols:
         numeric[c] = numeric[c].astype(float)

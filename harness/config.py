@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.data import Document, EvalItem, TrainItem, read_jsonl
 from harness.errors import ConfigError, format_validation_error
+from harness.scorers import SCORERS
 
 Kind = Literal["vertical_vocabulary", "multi_fact_qa", "business_flow", "custom"]
 DATA_DIR_ENV = "HARNESS_DATA_DIR"
@@ -58,8 +59,6 @@ class ScenarioSpec(_Strict):
     @field_validator("scorer")
     @classmethod
     def _known_scorer(cls, v: str) -> str:
-        from harness.scorers import SCORERS
-
         if v not in SCORERS:
             raise ValueError(SCORERS.unknown(v))
         return v
@@ -184,8 +183,6 @@ def _sha256(path: Path) -> str:
 
 # ----------------------------------------------------------------------------- cross-checks
 def _check_items(shown: str, items: list[EvalItem], doc_ids: set[str], spec: ScenarioSpec, corpus_name: str) -> None:
-    from harness.scorers import SCORERS
-
     needs = SCORERS.get(spec.scorer).requires
     for n, item in enumerate(items):
         where = f"{shown}: item {n + 1} ('{item.id}')"

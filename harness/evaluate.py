@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.cell import CellTask, Context, Strategy
 from harness.data import Document, EvalItem
 from harness.generation import generate
+from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
+from harness.metrics import column
 from harness.prompts import closed_book, with_sources
+from harness.retrieval_metrics import retrieval_scores
 from harness.scorers import SCORERS
 
-if TYPE_CHECKING:
-    from harness.runner import CellTask
-    from harness.strategies.base import Strategy
-
 TRAIN_SAMPLE = 24  # training items answered for train_accuracy (the first N of the profile's slice)
+N_ITEMS = {"eval": "n_items", "update": "n_items_updated", "train": "n_items_train"}
 
 
 def _p95(values: list[float]) -> float:
@@ -66,7 +67,7 @@ class _Set:
         return [[_passage(docs[g]) for g in i.gold_doc_ids if g in docs] for i in self.items]
 
 
-def answer_and_score(model: Any, strategy: "Strategy", task: "CellTask") -> dict[str, Any]:
+def answer_and_score(model: Any, strategy: Strategy, task: CellTask) -> dict[str, Any]:
     scenario, ctx, prof = task.scenario, task.ctx, task.profile
     retrieval = strategy.retrieval
     scorer = SCORERS.get(scenario.spec.scorer)
@@ -115,17 +116,15 @@ def answer_and_score(model: Any, strategy: "Strategy", task: "CellTask") -> dict
     _mc_accuracy(model, main, ctx, system, out)
 
     for s in sets + ([train_set] if train_set else []):
-        suffix = {"eval": "", "update": "_updated", "train": "_train"}[s.label]
         keys = ["accuracy"] if s.label == "train" else list(s.scores[0])
         for key in keys:
-            column = "train_accuracy" if s.label == "train" else f"{key}{suffix}"
-            out[column] = _mean([sc.get(key) for sc in s.scores])
-        out["n_items_train" if s.label == "train" else f"n_items{suffix}"] = len(s.items)
+            out[column(s.label, key)] = _mean([sc.get(key) for sc in s.scores])
+        out[N_ITEMS[s.label]] = len(s.items)
     out["samples"] = [_sample(s, n) for s in sets + ([train_set] if train_set else []) for n in range(len(s.items))]
     return out
 
 
-def _faithfulness(s: _Set, retrieval: bool, ctx: Any, out: dict[str, Any]) -> None:
+def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any]) -> None:
     judge = ctx.faithfulness()
     questions = [i.question for i in s.items]
     results = judge.score_many(questions, s.answers, s.evidence(retrieval))
@@ -136,8 +135,6 @@ def _faithfulness(s: _Set, retrieval: bool, ctx: Any, out: dict[str, Any]) -> No
 
 
 def _retrieval_quality(s: _Set, k: int) -> None:
-    from harness.retrieval_metrics import retrieval_scores
-
     docs = {d.id: d for d in s.corpus}
     for item, rs, sc in zip(s.items, s.retrieved, s.scores):
         gold = [_passage(docs[g]) for g in item.gold_doc_ids if g in docs]
@@ -145,13 +142,11 @@ def _retrieval_quality(s: _Set, k: int) -> None:
                                    gold, k))
 
 
-def _mc_accuracy(model: Any, s: _Set, ctx: Any, system: str, out: dict[str, Any]) -> None:
+def _mc_accuracy(model: Any, s: _Set, ctx: Context, system: str, out: dict[str, Any]) -> None:
     """Log-likelihood multiple choice over the same prompt the strategy answered (sources included)."""
     if any(len(i.wrong_options) != 3 for i in s.items):
         out["mc_accuracy"] = math.nan  # the eval set carries no distractors: nothing to choose between
         return
-    from harness.lmeval import mc_records, mc_scores
-
     queries = [c[-1]["content"] for c in s.convs]
     for sc, value in zip(s.scores, mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system)):
         sc["mc_accuracy"] = value

@@ -34,7 +34,6 @@ class DeviceInfo:
     device: str  # "cpu" | "cuda"
     dtype: str  # "float32" | "bfloat16"
     name: str
-    memory_kind: str  # "cuda" | "cpu_rss"
     total_memory_mb: float
 
 
@@ -47,9 +46,9 @@ def resolve_device(arg: str = "auto") -> DeviceInfo:
             raise HarnessError("--device cuda: no CUDA device is available (torch sees none)")
         props = torch.cuda.get_device_properties(0)
         dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-        return DeviceInfo("cuda", dtype, props.name, "cuda", props.total_memory / 2**20)
+        return DeviceInfo("cuda", dtype, props.name, props.total_memory / 2**20)
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
-    return DeviceInfo("cpu", "float32", _cpu_name(), "cpu_rss", total)
+    return DeviceInfo("cpu", "float32", _cpu_name(), total)
 
 
 def _cpu_name() -> str:

@@ -20,45 +20,10 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from harness.compare import non_dominated
-from harness.results import UNDER_TRAINED_BELOW, item_scores, under_trained_note
-from harness.stats import paired_bootstrap_p
-
-DATA_CHANGES = ("never", "monthly", "weekly", "daily")
-# share of the score taken by accuracy on changed data: how much of its life a model answers about data
-# that changed since it was built (retrained monthly against daily changes: almost always)
-STALENESS = {"never": 0.0, "monthly": 0.25, "weekly": 0.5, "daily": 1.0}
-ALPHA = 0.05
-
-
-@dataclass(frozen=True)
-class Constraints:
-    memory_gb: float | None = None
-    gpu_memory: bool = False  # the budget is GPU VRAM: only CUDA-measured peaks are comparable to it
-    data_changes: str = "never"
-    citations: str = "optional"  # "required": answers must come with their sources
-    train_hours: float | None = None
-    latency_s: float | None = None
-    w_accuracy: float = 1.0
-    w_faithfulness: float = 0.25
-    w_cost: float = 0.05
-
-    def __post_init__(self) -> None:
-        if self.data_changes not in DATA_CHANGES:
-            raise ValueError(f"data_changes must be one of {', '.join(DATA_CHANGES)}")
-        if self.citations not in ("required", "optional"):
-            raise ValueError("citations must be 'required' or 'optional'")
-
-    def describe(self) -> str:
-        parts = [f"memory <= {self.memory_gb:g} GB{' GPU' if self.gpu_memory else ''}" if self.memory_gb else
-                 "no memory budget",
-                 f"data changes {self.data_changes}", f"citations {self.citations}"]
-        if self.train_hours is not None:
-            parts.append(f"training <= {self.train_hours:g} h")
-        if self.latency_s is not None:
-            parts.append(f"<= {self.latency_s:g} s per answer")
-        return ", ".join(parts)
-
+from harness.compare import non_dominated, paired_p
+from harness.constraints import DATA_CHANGES, STALENESS, Constraints
+from harness.results import UNDER_TRAINED_BELOW, under_trained_note
+from harness.stats import ALPHA
 
 @dataclass
 class Candidate:
@@ -123,17 +88,9 @@ def candidates_from(frame: Any) -> dict[str, list[Candidate]]:
             strategy=strategy, accuracy=mean("accuracy"), accuracy_updated=mean("accuracy_updated"),
             faithfulness=mean("faithfulness"), peak_gb=peak, memory_kind=str(g["memory_kind"].iloc[0]),
             train_hours=_nz(mean("train_seconds")) / 3600, seconds_per_answer=mean("seconds_per_answer"),
-            cites_sources=not math.isnan(mean("hit_at_k")), train_accuracy=mean("train_accuracy"), n_seeds=len(g),
+            cites_sources=bool(g["retrieves"].iloc[0]), train_accuracy=mean("train_accuracy"), n_seeds=len(g),
         ))
     return out
-
-
-def _p_value(samples: list[dict[str, Any]], scenario: str, a: str, b: str, eval_set: str, key: str) -> float:
-    xa, xb = (item_scores(samples, eval_set, key, scenario, s) for s in (a, b))
-    common = sorted(set(xa) & set(xb))
-    if not common:
-        return math.nan
-    return paired_bootstrap_p([xa[i] for i in common], [xb[i] for i in common])
 
 
 def _exclusions(c: Candidate, k: Constraints) -> list[str]:
@@ -213,7 +170,7 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     tests = _tests(k, has_update)
     tie = [leader]
     for c in ranked[1:]:
-        ps = [(_p_value(samples, scenario, leader.strategy, c.strategy, es, key), label) for label, es, key in tests]
+        ps = [(paired_p(samples, scenario, leader.strategy, c.strategy, es, key), label) for label, es, key in tests]
         ps = [(p, label) for p, label in ps if not math.isnan(p)]
         p, label = min(ps) if ps else (math.nan, "")
         if ps and p >= ALPHA:

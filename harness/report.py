@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.recommend import Constraints, Recommendation, recommend
+from harness.faithfulness import CALIBRATION
+from harness.metrics import Metric, shown
+from harness.constraints import Constraints
+from harness.recommend import Recommendation, recommend
 from harness.results import COMPARISONS_FILE, read_run
 from harness.views import matrix, tradeoff_points
 
@@ -28,10 +31,6 @@ from harness.views import matrix, tradeoff_points
 GPU_CLASSES = [(8, "an 8 GB GPU (e.g. RTX 4060)"), (16, "a 16 GB GPU (e.g. T4, RTX 4080)"),
                (24, "a 24 GB GPU (e.g. L4, A10, RTX 4090)"), (48, "a 48 GB GPU (e.g. L40S, RTX 6000 Ada)"),
                (80, "an 80 GB GPU (A100 80 GB, H100)"), (141, "a 141 GB GPU (H200)")]
-TABLE_COLUMNS = [("accuracy", "accuracy [95% CI]"), ("accuracy_updated", "after update"),
-                 ("train_accuracy", "on own training items"), ("faithfulness", "faithfulness"),
-                 ("mc_accuracy", "MC accuracy"), ("hit_at_k", "hit@k"), ("peak_memory_mb", "peak memory"),
-                 ("train_seconds", "training"), ("seconds_per_answer", "s/answer")]
 
 
 @dataclass
@@ -56,14 +55,16 @@ def _num(v: Any, digits: int = 2) -> str:
     return "–" if math.isnan(x) else f"{x:.{digits}f}"
 
 
-def _cell(row: Any, col: str) -> str:
-    if col == "accuracy":
-        return f"{_num(row['accuracy'])} [{_num(row['accuracy_ci_low'])}, {_num(row['accuracy_ci_high'])}]"
-    if col == "peak_memory_mb":
-        return f"{_num(float(row[col]) / 1024)} GB" if row[col] == row[col] else "–"
-    if col == "train_seconds":
-        return f"{_num(float(row[col] or 0) / 60, 1)} min"
-    return _num(row[col])
+def _cell(row: Any, m: Metric) -> str:
+    """One value of the evidence table, written the way the metric table says."""
+    v = row[m.name]
+    if m.display == "ci":
+        return f"{_num(v, m.digits)} [{_num(row[f'{m.name}_ci_low'], m.digits)}, {_num(row[f'{m.name}_ci_high'], m.digits)}]"
+    if m.display == "gb":
+        return f"{_num(float(v) / 1024)} GB" if v is not None and v == v else "–"
+    if m.display == "min":
+        return f"{_num(float(v or 0) / 60, 1)} min"
+    return _num(v, m.digits)
 
 
 # ----------------------------------------------------------------------------- charts
@@ -166,10 +167,10 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
         sub = r.frame[(r.frame["scenario"] == name) & (r.frame["status"] == "ok")]
         for _, row in sub.iterrows():
             label = row["strategy"] + (f" (seed {row['seed']})" if sub["seed"].nunique() > 1 else "")
-            rows.append([label] + [_cell(row, c) for c, _ in TABLE_COLUMNS])
+            rows.append([label] + [_cell(row, m) for m in shown()])
         blocks: list[tuple[str, Any]] = [("p", f"Recommended: {rec.recommended}"
                                           + (f"; runner-up: {rec.runner_up}." if rec.runner_up else "."))]
-        blocks.append(("table", (["strategy"] + [h for _, h in TABLE_COLUMNS], rows)))
+        blocks.append(("table", (["strategy"] + [m.report for m in shown()], rows)))
         blocks.append(("list", rec.rationale))
         if rec.flips:
             blocks.append(("p", "What would change the choice: " + "; ".join(rec.flips) + "."))
@@ -234,7 +235,7 @@ def _risks(r: Report) -> list[str]:
     method = r.manifest.get("faithfulness") or "claims-offline"
     if method.startswith("claims-offline"):
         out.append("Faithfulness was scored offline by harness's claim checker (agreement with hand labels: "
-                   "accuracy 0.88, kappa 0.77 on 68 cases); it misses contradictions that carry no number, code or "
+                   f"{CALIBRATION.describe()}); it misses contradictions that carry no number, code or "
                    "name. Use --judge with a strong LLM for a ragas-judged value.")
     else:
         out.append(f"Faithfulness was judged by {method} through ragas; the judge's own errors are not measured here.")

@@ -6,36 +6,26 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError
+from harness.metrics import intervals, metric_columns
+from harness.stats import bootstrap_ci
+
 # identity and provenance of a cell
 ID_COLUMNS = ["scenario", "strategy", "model", "seed", "profile", "status", "error"]
+# the strategy's own facts (harness.cell.Strategy.flags), written by the run, never inferred by readers
+FLAG_COLUMNS = ["retrieves", "fine_tuned", "four_bit"]
 PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_commit", "harness_version",
                       "versions", "cell_key", "created_at"]
-# measurements; NaN/None where a column does not apply (a closed-book cell has no index)
-METRIC_COLUMNS = [
-    "accuracy", "accuracy_ci_low", "accuracy_ci_high",
-    # kind-specific sub-metrics (NaN where the scenario's scorer does not produce them)
-    "fact_recall", "term_accuracy", "json_valid_rate", "field_accuracy", "token_f1", "rouge_l",
-    "train_accuracy", "train_accuracy_ci_low", "train_accuracy_ci_high",
-    "accuracy_updated", "accuracy_updated_ci_low", "accuracy_updated_ci_high",
-    "faithfulness", "faithfulness_ci_low", "faithfulness_ci_high", "faithfulness_method",
-    "context_recall", "context_precision", "hit_at_k",
-    "mc_accuracy", "mc_accuracy_ci_low", "mc_accuracy_ci_high",
-    "n_items", "n_items_updated", "n_items_train",
-    "train_seconds", "train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last", "train_reused_from",
-    "train_autocast", "train_cached", "trainable_params", "total_params",
-    "peak_memory_mb", "memory_kind", "train_peak_memory_mb", "infer_peak_memory_mb",
-    "seconds_per_answer", "seconds_per_answer_p95", "infer_seconds",
-    "index_seconds", "index_mb", "adapter_mb",
-]
-COLUMNS = ID_COLUMNS + METRIC_COLUMNS + PROVENANCE_COLUMNS
-# headline metrics that get a 95% bootstrap interval: column -> (question set, per-item score key)
-INTERVALS = {
-    "accuracy": ("eval", "accuracy"),
-    "accuracy_updated": ("update", "accuracy"),
-    "train_accuracy": ("train", "accuracy"),
-    "faithfulness": ("eval", "faithfulness"),
-    "mc_accuracy": ("eval", "mc_accuracy"),
-}
+# beside the metrics (harness.metrics): how many items each set had, and how a value was measured
+COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train"]
+DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_cached", "train_reused_from"]
+
+
+def columns() -> list[str]:
+    """The results contract, in order; NaN/None where a column does not apply (a closed-book cell has no index)."""
+    return ID_COLUMNS + FLAG_COLUMNS + metric_columns() + COUNT_COLUMNS + DESCRIPTOR_COLUMNS + PROVENANCE_COLUMNS
+
+
 # a fine-tuned cell below this on its own training items did not learn them: flagged, not blamed
 UNDER_TRAINED_BELOW = 0.8
 
@@ -76,10 +66,8 @@ def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[s
     Derived when the run folder is written, not stored in the cell, so every cell gets them the
     same way whenever it was computed.
     """
-    from harness.stats import bootstrap_ci
-
     out = dict(row)
-    for column, (eval_set, key) in INTERVALS.items():
+    for column, (eval_set, key) in intervals().items():
         scores = list(item_scores(samples, eval_set, key).values())
         if scores:
             out[f"{column}_ci_low"], out[f"{column}_ci_high"] = bootstrap_ci(scores)
@@ -91,18 +79,17 @@ def to_frame(rows: list[dict[str, Any]]) -> Any:
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    for c in COLUMNS:
+    contract = columns()
+    for c in contract:
         if c not in df.columns:
             df[c] = None
-    extra = sorted(c for c in df.columns if c not in COLUMNS)
-    return df[COLUMNS + extra]
+    extra = sorted(c for c in df.columns if c not in contract)
+    return df[contract + extra]
 
 
 def read_run(run_dir: str | Path) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
     """(results DataFrame, samples, manifest) of a run folder; a missing or broken one is a HarnessError."""
     import pandas as pd
-
-    from harness.errors import HarnessError
 
     run = Path(run_dir)
     if not (run / RESULTS_FILE).is_file():

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 RESAMPLES = 2000
+ALPHA = 0.05  # a difference with a paired p-value below this is significant; above it, noise
 
 
 def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = RESAMPLES,

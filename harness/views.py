@@ -9,15 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from harness.compare import non_dominated
+from harness.compare import non_dominated, seed_summary
+from harness.metrics import shown
+from harness.results import UNDER_TRAINED_BELOW, under_trained_note
 
-HEADLINES = {
-    "accuracy": "accuracy (held out)",
-    "accuracy_updated": "accuracy after the corpus update",
-    "train_accuracy": "accuracy on own training items",
-    "faithfulness": "faithfulness",
-    "mc_accuracy": "multiple-choice accuracy (lm-eval)",
-}
 
 
 def ok_rows(frame: Any) -> Any:
@@ -115,8 +110,36 @@ def compare_runs(a: Any, b: Any, metrics: tuple[str, ...] = ("accuracy", "faithf
         return ok.groupby(["scenario", "strategy"], sort=False)[cols].agg(lambda x: x.astype(float).mean())
 
     left, right = agg(a), agg(b)
-    both = left.join(right, lsuffix="_a", rsuffix="_b", how="outer")
+    both = left.merge(right, left_index=True, right_index=True, how="outer", suffixes=("_a", "_b"))
     for m in metrics:
         if f"{m}_a" in both and f"{m}_b" in both:
             both[f"{m}_delta"] = both[f"{m}_b"] - both[f"{m}_a"]
     return both.reset_index()
+
+
+def _fmt(value: Any, digits: int) -> str:
+    return "" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def summary_table(frame: Any) -> str:
+    """The end-of-run table: quality beside cost, then flags, seed spreads and cells that did not finish ok."""
+    metrics = shown()
+    ids = ["scenario", "strategy"] + (["seed"] if frame["seed"].nunique() > 1 else []) + ["status"]
+    view = frame[[*ids, *(m.name for m in metrics), "memory_kind"]].copy()
+    for m in metrics:
+        view[m.name] = view[m.name].map(lambda v, d=m.digits: _fmt(v, d))
+    view = view.rename(columns={m.name: m.short for m in metrics})
+    lines = [view.to_string(index=False)]
+    if frame["seed"].nunique() > 1:
+        summ = seed_summary(frame)
+        lines.append("over seeds (mean ± sd):")
+        for _, r in summ[summ["n_seeds"] > 1].iterrows():
+            lines.append(f"  {r['scenario']}/{r['strategy']}: accuracy {r['accuracy_mean']:.2f} ± "
+                         f"{r['accuracy_std']:.2f} over {int(r['n_seeds'])} seeds")
+    for _, r in frame.iterrows():
+        t = r.get("train_accuracy")
+        if r["status"] == "ok" and t is not None and t == t and t < UNDER_TRAINED_BELOW:
+            lines.append(f"{r['scenario']}: {under_trained_note(r['strategy'], t, bool(r['retrieves']))}")
+    for _, r in frame[frame["status"] != "ok"].iterrows():
+        lines.append(f"{r['scenario']}/{r['strategy']}: {r['status']}: {r['error']}")
+    return "\n".join(lines)

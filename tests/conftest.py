@@ -56,7 +56,7 @@ def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def smoke_run(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run folder (tiny model, smoke profile, multi_fact_qa, the default matrix) for the app and report."""
-    from harness.runner import run_matrix
+    from harness.run import run_matrix
     from test_matrix import options
 
     out = tmp_path_factory.mktemp("app") / "run"

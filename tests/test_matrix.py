@@ -16,8 +16,8 @@ import pytest
 from harness.config import load_scenario, resolve_scenario_arg
 from harness.models import resolve_device, resolve_model
 from harness.profiles import get_profile
-from harness.results import COLUMNS, read_run
-from harness.runner import RunOptions, run_matrix
+from harness.results import columns, read_run
+from harness.run import RunOptions, run_matrix
 from tiny_models import make_adapter_matter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def fail_strategy(monkeypatch: pytest.MonkeyPatch, name: str, exc: BaseException
 
 
 def check_rows_filled(df: pd.DataFrame) -> None:
-    assert list(df.columns[: len(COLUMNS)]) == COLUMNS
+    assert list(df.columns[: len(columns())]) == columns()
     assert sorted(df["strategy"]) == sorted(ALL)
     for _, r in df.iterrows():
         assert r["status"] == "ok", (r["strategy"], r["error"])
@@ -62,6 +62,8 @@ def check_rows_filled(df: pd.DataFrame) -> None:
         if r["strategy"] in TRAINED:
             must += ["train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last", "train_peak_memory_mb",
                      "train_accuracy", "train_accuracy_ci_low", "n_items_train"]
+        assert (r["retrieves"], r["fine_tuned"], r["four_bit"]) == (
+            r["strategy"] in RETRIEVING, r["strategy"] in TRAINED, r["strategy"] == "qlora"), r["strategy"]
         if r["strategy"] in RETRIEVING:
             must += ["index_seconds", "index_mb", "context_recall", "context_precision", "hit_at_k"]
         else:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from harness.results import COMPARISONS_FILE, read_run
-from harness.runner import run_matrix
+from harness.run import run_matrix
 from test_matrix import options
 from tiny_models import make_adapter_matter
 
@@ -34,7 +34,7 @@ def test_rescoring_reuses_the_trained_adapter(tmp_path: Path, tiny_llama: Path, 
 
 def test_seeds_repeat_only_training_cells_and_report_spread(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
     from harness.compare import seed_summary
-    from harness.runner import summary_table
+    from harness.views import summary_table
 
     opts = options(tiny_llama, tmp_path / "run", ["baseline", "lora"])
     opts.seeds = [0, 1]

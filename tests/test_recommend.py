@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.recommend import Constraints, recommend, render_text
+from harness.constraints import Constraints
+from harness.recommend import recommend, render_text
 from harness.results import to_frame
 
 N = 24
@@ -28,7 +29,8 @@ def make_run(spec: dict[str, dict], scenario: str = "sc") -> tuple[pd.DataFrame,
                "accuracy": sum(acc) / N, "accuracy_updated": sum(upd) / N if upd else None,
                "faithfulness": s.get("faith", 0.5), "peak_memory_mb": s["mem_gb"] * 1024, "memory_kind": "cpu_rss",
                "train_seconds": s.get("train_s", 0.0), "seconds_per_answer": s.get("spa", 1.0),
-               "hit_at_k": 1.0 if s.get("retrieval") else None, "train_accuracy": s.get("train_acc")}
+               "hit_at_k": 1.0 if s.get("retrieval") else None, "retrieves": bool(s.get("retrieval")),
+               "fine_tuned": s.get("train_s", 0.0) > 0, "four_bit": False, "train_accuracy": s.get("train_acc")}
         rows.append(row)
         for i, a in enumerate(acc):
             samples.append({"scenario": scenario, "strategy": strategy, "eval_set": "eval", "item_id": f"e{i}",

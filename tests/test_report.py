@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.recommend import Constraints
+from harness.constraints import Constraints
 from harness.report import gpu_class, write
 from test_recommend import BASE, make_run
 

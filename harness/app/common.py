@@ -8,7 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from harness.recommend import DATA_CHANGES, Constraints
+from harness.constraints import CITATIONS, DATA_CHANGES, Constraints
+from harness.errors import HarnessError
+from harness.results import RESULTS_FILE, read_run
 
 RUN_ENV = "HARNESS_APP_RUN"
 
@@ -20,16 +22,11 @@ def run_dir() -> Path | None:
 
 @st.cache_data(show_spinner=False)
 def _load(path: str, stamp: float) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
-    from harness.results import read_run
-
     return read_run(path)
 
 
 def load(path: Path | None = None) -> tuple[Any, list[dict[str, Any]], dict[str, Any]] | None:
     """(frame, samples, manifest), or None with a message on the page when there is nothing to show yet."""
-    from harness.errors import HarnessError
-    from harness.results import RESULTS_FILE
-
     path = path or run_dir()
     if path is None:
         st.info("No run folder given. Start the app with `harness app --run DIR` (DIR from `harness run --out DIR`).")
@@ -56,4 +53,4 @@ def set_constraints(**values: Any) -> None:
     st.session_state["constraints"] = values
 
 
-__all__ = ["DATA_CHANGES", "constraints", "load", "run_dir", "set_constraints"]
+__all__ = ["CITATIONS", "DATA_CHANGES", "constraints", "load", "run_dir", "set_constraints"]

@@ -31,7 +31,8 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-@scorer("business_flow", requires=("expected_fields",))
+@scorer("business_flow", requires=("expected_fields",),
+        metrics=("accuracy", "json_valid_rate", "field_accuracy"))
 def score_business_flow(answer: str, item: EvalItem) -> dict[str, float]:
     """Headline: the whole action right (every expected field); also JSON validity (its mean over items is
     the validity rate) and the share of right fields (0 when no JSON object parses)."""

@@ -13,7 +13,7 @@ def fact_recall(answer: str, item: EvalItem) -> float:
     return hits / len(item.required_facts)
 
 
-@scorer("facts", requires=("required_facts",))
+@scorer("facts", requires=("required_facts",), metrics=("accuracy", "fact_recall", "token_f1"))
 def score_facts(answer: str, item: EvalItem) -> dict[str, float]:
     """Item accuracy: all required facts present; fact_recall: the share present; token F1 vs the reference."""
     recall = fact_recall(answer, item)

@@ -41,14 +41,14 @@ def token_f1(answer: str, reference: str) -> float:
     return _overlap_f1(answer, reference, _bag_overlap)
 
 
-@scorer("exact_match")
+@scorer("exact_match", metrics=("accuracy", "token_f1"))
 def score_exact_match(answer: str, item: EvalItem) -> dict[str, float]:
     """Right when the normalised answer equals the normalised reference."""
     return {"accuracy": float(normalize(answer) == normalize(item.reference)),
             "token_f1": token_f1(answer, item.reference)}
 
 
-@scorer("token_f1")
+@scorer("token_f1", metrics=("accuracy", "token_f1"))
 def score_token_f1(answer: str, item: EvalItem) -> dict[str, float]:
     """Headline is token F1 against the reference (a graded, not a 0/1, accuracy)."""
     f1 = token_f1(answer, item.reference)
@@ -60,7 +60,7 @@ def rouge_l(answer: str, reference: str) -> float:
     return _overlap_f1(answer, reference, _lcs)
 
 
-@scorer("rouge_l")
+@scorer("rouge_l", metrics=("accuracy", "rouge_l", "token_f1"))
 def score_rouge_l(answer: str, item: EvalItem) -> dict[str, float]:
     """Headline is ROUGE-L F1 against the reference (graded); token F1 beside it."""
     value = rouge_l(answer, item.reference)

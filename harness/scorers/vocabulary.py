@@ -9,7 +9,8 @@ from harness.scorers.text_match import token_f1
 from harness.textnorm import mentions
 
 
-@scorer("vocabulary", requires=("required_facts", "required_terms"))
+@scorer("vocabulary", requires=("required_facts", "required_terms"),
+        metrics=("accuracy", "fact_recall", "term_accuracy", "token_f1"))
 def score_vocabulary(answer: str, item: EvalItem) -> dict[str, float]:
     """Right when every fact is stated, every house term used and no forbidden synonym appears."""
     recall = fact_recall(answer, item)

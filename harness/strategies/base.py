@@ -1,50 +1,37 @@
-"""What a strategy is, and the one executor that composes its parts.
+"""The one executor that composes a strategy's parts: get the model and its training record, then score.
 
-A strategy is a small declaration: does it retrieve, does it train an adapter (plain or on 4-bit
-weights), or does it reuse another cell's adapter, and how are its training examples built. The
-executor reads top to bottom: get a model, answer every eval set, score, measure.
+A strategy is a small declaration (`harness.cell.Strategy`): does it retrieve, does it train an
+adapter (plain or on 4-bit weights), or does it reuse another cell's adapter, and how are its
+training examples built. The executor reads top to bottom: model, answers, scores, measurements.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.prompts import Message, closed_book
+from harness import training
+from harness.cell import CellSkipped, CellTask, Example, Strategy
+from harness.evaluate import answer_and_score
+from harness.models import load_causal_lm
+from harness.prompts import closed_book
 from harness.registry import Registry
 
-if TYPE_CHECKING:
-    from harness.runner import CellTask
-
-Example = tuple[list[Message], str]
+__all__ = ["STRATEGIES", "CellSkipped", "Example", "Strategy", "TrainRecord", "execute", "register"]
 
 
-class CellSkipped(Exception):
-    """The strategy cannot run here (missing package, no GPU kernel...): the row says why."""
-
-
-def closed_book_examples(task: "CellTask") -> list[Example]:
+def closed_book_examples(task: CellTask) -> list[Example]:
     system = task.scenario.spec.system_prompt
     return [(closed_book(system, t.instruction), t.response) for t in task.scenario.train_for(task.profile_name)]
 
 
-@dataclass(frozen=True)
-class Strategy:
-    name: str
-    description: str
-    retrieval: bool = False
-    train: bool = False  # trains its own LoRA adapter
-    four_bit: bool = False  # base weights in NF4 (QLoRA)
-    reuse_adapter_of: str | None = None  # answers with another strategy's adapter (not retrained)
-    examples: Callable[["CellTask"], list[Example]] = field(default=closed_book_examples)
-
-    @property
-    def depends_on(self) -> tuple[str, ...]:
-        return (self.reuse_adapter_of,) if self.reuse_adapter_of else ()
+def examples_of(strategy: Strategy) -> Any:
+    """The function that builds a strategy's training examples (closed book unless it declares its own)."""
+    return strategy.examples or closed_book_examples
 
 
 STRATEGIES: Registry[Strategy] = Registry("strategy")
@@ -59,75 +46,94 @@ def dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-def execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
+@dataclass
+class TrainRecord:
+    """What training an adapter measured: saved beside the adapter, and copied into every row that uses it."""
+
+    train_seconds: float
+    train_tokens_per_s: float
+    train_steps: int
+    train_loss_first: float
+    train_loss_last: float
+    train_autocast: str
+    trainable_params: int
+    total_params: int
+    train_peak_memory_mb: float
+    adapter_mb: float
+    adapter_path: str
+
+    def columns(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainRecord:
+        return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.columns()))
+        tmp.replace(path)  # written last: its presence means the adapter is complete
+
+
+def execute(strategy: Strategy, task: CellTask) -> dict[str, Any]:
     """Run one cell; returns the row's measured fields and the per-item samples under 'samples'."""
     try:
-        return _execute(strategy, task)
+        model, row = _model_and_training(strategy, task)
+        return _score(model, strategy, task, row)
     except BaseException:
         task.ctx.release_base_model()  # a failed cell may have left its LoRA layers in the shared model
         raise
 
 
-def _execute(strategy: Strategy, task: "CellTask") -> dict[str, Any]:
-    from harness.evaluate import answer_and_score
-    from harness.models import load_causal_lm
-
-    row: dict[str, Any] = {}
+def _model_and_training(strategy: Strategy, task: CellTask) -> tuple[Any, dict[str, Any]]:
+    """The model the cell answers with, and its training columns (trained now, cached, reused, or none)."""
     ctx = task.ctx
     if strategy.train:
         if strategy.four_bit:
-            _require_bitsandbytes(task)
+            _require_bitsandbytes()
             ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
             base = load_causal_lm(task.model, task.device, four_bit=True)
         else:
             base = ctx.base_model()  # the adapter is attached to the shared weights and detached after the cell
-        adapter, record = task.artifact_dir / "adapter", task.artifact_dir / "train.json"
-        if record.is_file() and adapter.is_dir():
+        adapter, saved = task.artifact_dir / "adapter", task.artifact_dir / "train.json"
+        if saved.is_file() and adapter.is_dir():
             # trained before with the same data, settings, model and seed: only the scoring changed
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(base, adapter)
-            stats = json.loads(record.read_text())
-            stats["train_cached"] = True
-        else:
-            from harness.training import attach_lora, train
-
-            model = attach_lora(base, task.profile.train, quantized=strategy.four_bit, seed=task.seed)
-            ts = train(model, ctx.tokenizer(), strategy.examples(task), task.profile.train, task.seed,
-                       task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
-            shutil.rmtree(adapter, ignore_errors=True)
-            model.save_pretrained(adapter)
-            stats = dict(train_seconds=ts.seconds, train_tokens_per_s=ts.tokens_per_s, train_steps=ts.steps,
-                         train_loss_first=ts.first_loss, train_loss_last=ts.last_loss, train_autocast=ts.autocast,
-                         trainable_params=ts.trainable_params, total_params=ts.total_params,
-                         train_peak_memory_mb=ts.memory.peak_mb, adapter_mb=dir_mb(adapter), adapter_path=str(adapter))
-            tmp = record.with_suffix(".tmp")
-            tmp.write_text(json.dumps(stats))
-            tmp.replace(record)  # written last: its presence means the adapter is complete
-            stats["train_cached"] = False
-        row.update(stats)
-    elif strategy.reuse_adapter_of:
+            record = TrainRecord.from_dict(json.loads(saved.read_text()))
+            return model, {**record.columns(), "train_cached": True}
+        model = training.attach_lora(base, task.profile.train, quantized=strategy.four_bit, seed=task.seed)
+        ts = training.train(model, ctx.tokenizer(), examples_of(strategy)(task), task.profile.train, task.seed,
+                   task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
+        shutil.rmtree(adapter, ignore_errors=True)
+        model.save_pretrained(adapter)
+        record = TrainRecord(train_seconds=ts.seconds, train_tokens_per_s=ts.tokens_per_s, train_steps=ts.steps,
+                             train_loss_first=ts.first_loss, train_loss_last=ts.last_loss, train_autocast=ts.autocast,
+                             trainable_params=ts.trainable_params, total_params=ts.total_params,
+                             train_peak_memory_mb=ts.memory.peak_mb, adapter_mb=dir_mb(adapter),
+                             adapter_path=str(adapter))
+        record.save(saved)
+        return model, {**record.columns(), "train_cached": False}
+    if strategy.reuse_adapter_of:
         dep = task.deps[strategy.reuse_adapter_of]
         if dep.get("status") != "ok":
             raise CellSkipped(f"needs the {strategy.reuse_adapter_of} cell's adapter, and that cell is {dep.get('status')}")
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(ctx.base_model(), dep["adapter_path"])
-        for k in ("train_seconds", "train_tokens_per_s", "train_steps", "train_loss_first", "train_loss_last",
-                  "train_autocast", "trainable_params", "total_params", "train_peak_memory_mb", "adapter_mb",
-                  "adapter_path"):
-            row[k] = dep.get(k)
-        row["train_reused_from"] = strategy.reuse_adapter_of
-    else:
-        model = ctx.base_model()
-        row.update(train_seconds=0.0, trainable_params=0, total_params=int(model.num_parameters()),
-                   adapter_mb=0.0)
+        return model, {**TrainRecord.from_dict(dep).columns(), "train_reused_from": strategy.reuse_adapter_of}
+    model = ctx.base_model()
+    return model, {"train_seconds": 0.0, "trainable_params": 0, "total_params": int(model.num_parameters()),
+                   "adapter_mb": 0.0}
 
-    row.update(answer_and_score(model, strategy, task))
+
+def _score(model: Any, strategy: Strategy, task: CellTask, row: dict[str, Any]) -> dict[str, Any]:
+    """Answer and score every question set; the cell's peak is training's or answering's, whichever is higher."""
+    row = {**row, **answer_and_score(model, strategy, task)}
     if strategy.reuse_adapter_of or (strategy.train and not strategy.four_bit):
         detach_adapter(model)  # its adapter sits on the run's shared base model
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
-    # the cell's peak: training (its own, or the reused adapter's) or answering, whichever is higher
     row["peak_memory_mb"] = max(v for v in (row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"]) if v is not None)
     return row
 
@@ -140,7 +146,7 @@ def detach_adapter(model: Any) -> Any:
     return base
 
 
-def _require_bitsandbytes(task: "CellTask") -> None:
+def _require_bitsandbytes() -> None:
     try:
         import bitsandbytes  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any import failure means no 4-bit here

@@ -8,16 +8,13 @@ what it learned when the context does not. It then answers with retrieval.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
+from harness.cell import CellTask, Example, Strategy
 from harness.prompts import with_sources
-from harness.strategies.base import Example, Strategy, register
-
-if TYPE_CHECKING:
-    from harness.runner import CellTask
+from harness.strategies.base import register
 
 
-def raft_examples(task: "CellTask") -> list[Example]:
+def raft_examples(task: CellTask) -> list[Example]:
     scenario, prof = task.scenario, task.profile
     rng = random.Random(task.seed)
     docs = {d.id: d for d in scenario.corpus}

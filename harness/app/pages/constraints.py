@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from harness.app.common import DATA_CHANGES, constraints, load, set_constraints
+from harness.app.common import CITATIONS, DATA_CHANGES, constraints, load, set_constraints
 from harness.recommend import recommend
 
 st.title("Your constraints")
@@ -19,7 +19,7 @@ if data is not None:
     gpu = st.checkbox("the budget is GPU VRAM", value=k.gpu_memory, key="gpu_memory")
     changes = st.select_slider("how often the knowledge changes", DATA_CHANGES, value=k.data_changes,
                                key="data_changes")
-    cite = st.radio("answers must cite sources", ["optional", "required"], index=int(k.citations == "required"),
+    cite = st.radio("answers must cite sources", CITATIONS, index=CITATIONS.index(k.citations),
                     key="citations", horizontal=True)
     with st.expander("weights"):
         wa = st.slider("accuracy", 0.0, 2.0, k.w_accuracy, 0.05, key="w_accuracy")

@@ -7,14 +7,16 @@ import streamlit as st
 
 from harness.app.common import constraints, load
 from harness.recommend import recommend
-from harness.views import HEADLINES, matrix
+from harness.metrics import headlines
+from harness.views import matrix
 
 st.title("Which strategy, per scenario?")
 data = load()
 if data is not None:
     frame, samples, _ = data
-    available = [m for m in HEADLINES if m in frame.columns and frame[m].notna().any()]
-    metric = st.selectbox("metric", available, format_func=lambda m: HEADLINES[m])
+    labels = headlines()
+    available = [m for m in labels if m in frame.columns and frame[m].notna().any()]
+    metric = st.selectbox("metric", available, format_func=lambda m: labels[m])
     table = matrix(frame, metric)
     fig = px.imshow(table, text_auto=".2f", zmin=0, zmax=1, color_continuous_scale="Blues", aspect="auto",
                     labels={"color": metric})

@@ -1,0 +1,121 @@
+"""Planning: which cells a run has, in what order, and the keys that say when a result can be reused.
+
+A cell's key hashes everything that determines its result; an adapter's key (`train_key`) only what
+training depends on, so a change of scoring re-scores a cached adapter instead of retraining it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.config import Scenario
+from harness.errors import HarnessError
+from harness.models import DeviceInfo, ModelRef
+from harness.profiles import RunProfile
+from harness.retrieval import RETRIEVER_VERSION
+from harness.strategies import STRATEGIES
+from harness.strategies.base import examples_of
+
+CELL_FORMAT = 4  # bump when a change makes cached cells incomparable with new ones (4: strategy flags in rows)
+TRAIN_FORMAT = 3  # bump when the training loop changes what an adapter learns (3: LoRA init seeded per cell)
+
+
+@dataclass(frozen=True)
+class Cell:
+    scenario: str
+    strategy: str
+    key: str
+    deps: dict[str, str] = field(default_factory=dict)  # strategy -> cell key
+    seed: int = 0
+    train_key: str = ""  # cells that train: the key of their adapter in the artifact cache
+
+
+def _strategy_fingerprint(name: str) -> dict[str, Any]:
+    s = STRATEGIES.get(name)
+    fields = {f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name != "examples"}
+    fn = examples_of(s)
+    fields["examples"] = f"{fn.__module__}.{fn.__qualname__}"
+    if s.retrieval:
+        fields["retriever"] = RETRIEVER_VERSION
+    return fields
+
+
+def _hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: ModelRef, seed: int,
+              device: DeviceInfo) -> str:
+    """What an adapter depends on, and nothing that only affects evaluation: a new metric, another eval
+    slice or file, or answer length re-scores a cell with its cached adapter instead of retraining it."""
+    fp = _strategy_fingerprint(strategy)
+    fp.pop("retriever", None)
+    prof = dataclasses.asdict(profile)
+    files = {k: v for k, v in scenario.file_hashes.items() if k in ("train", "corpus")}  # corpus: raft's sources
+    return _hash({
+        "format": TRAIN_FORMAT, "scenario": scenario.name, "files": files, "system": scenario.spec.system_prompt,
+        "train_size": scenario.sizes(profile.name).train, "strategy": fp,
+        "train": prof["train"], "raft": [prof["raft_distractors"], prof["raft_p_no_gold"]],
+        "model": model.identity, "seed": seed, "device": [device.device, device.dtype],
+    })
+
+
+def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, model: ModelRef, seed: int,
+             device: DeviceInfo, dep_keys: dict[str, str], scoring: str = "") -> str:
+    payload = {
+        "format": CELL_FORMAT,
+        "scoring": scoring,
+        "scenario": scenario.name,
+        "scenario_files": scenario.file_hashes,
+        "sizes": scenario.sizes(profile.name).model_dump(),
+        "strategy": _strategy_fingerprint(strategy),
+        "profile": dataclasses.asdict(profile),
+        "model": model.identity,
+        "seed": seed,
+        "device": [device.device, device.dtype],
+        "deps": dep_keys,
+    }
+    return _hash(payload)
+
+
+def check_strategies(names: list[str]) -> None:
+    for name in names:
+        if name not in STRATEGIES:
+            raise HarnessError(f"--strategy {name}: unknown strategy (known: {', '.join(sorted(STRATEGIES.names()))})")
+
+
+def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunProfile, model: ModelRef,
+               seeds: list[int], device: DeviceInfo, scoring: str = "") -> list[Cell]:
+    """Cells in run order; a strategy that reuses another's adapter pulls that strategy in before it.
+
+    With several seeds, cells whose result depends on training (their own or a reused adapter) repeat
+    per seed; the others (greedy decoding, no training) run once, under the first seed.
+    """
+    check_strategies(strategies)
+    ordered: list[str] = []
+
+    def add(name: str) -> None:
+        for dep in STRATEGIES.get(name).depends_on:
+            add(dep)
+        if name not in ordered:
+            ordered.append(name)
+
+    for name in strategies:
+        add(name)
+    cells = []
+    for sc in scenarios:
+        for n, seed in enumerate(seeds):
+            keys: dict[str, str] = {}
+            for name in ordered:
+                strat = STRATEGIES.get(name)
+                if n > 0 and not strat.fine_tuned:
+                    continue
+                deps = {d: keys[d] for d in strat.depends_on}
+                keys[name] = cell_key(sc, name, profile, model, seed, device, deps, scoring)
+                tkey = train_key(sc, name, profile, model, seed, device) if strat.train else ""
+                cells.append(Cell(sc.name, name, keys[name], deps, seed, tkey))
+    return cells

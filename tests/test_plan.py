@@ -1,0 +1,63 @@
+"""Planning and keys (pure, no model): which cells run, in what order, and when a result is reused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from harness.config import load_scenario, resolve_scenario_arg
+from harness.models import DeviceInfo, ModelRef
+from harness.profiles import get_profile
+from harness.run.plan import cell_key, plan_cells, train_key
+
+MODEL = ModelRef("tiny", "/models/tiny", "tiny@abc123")
+CPU = DeviceInfo("cpu", "float32", "test cpu", 1024.0)
+
+
+@pytest.fixture(scope="module")
+def scenario():  # noqa: ANN201
+    return load_scenario(resolve_scenario_arg("multi_fact_qa"))
+
+
+def test_hybrid_pulls_lora_in_before_it_and_points_at_its_cell(scenario) -> None:  # noqa: ANN001
+    cells = plan_cells([scenario], ["hybrid", "rag"], get_profile("smoke"), MODEL, [0], CPU)
+    assert [c.strategy for c in cells] == ["lora", "hybrid", "rag"]
+    lora, hybrid, rag = cells
+    assert hybrid.deps == {"lora": lora.key} and rag.deps == {}
+    assert lora.train_key and not hybrid.train_key and not rag.train_key  # only lora trains
+
+
+def test_seeds_repeat_only_the_cells_that_depend_on_training(scenario) -> None:  # noqa: ANN001
+    cells = plan_cells([scenario], ["baseline", "rag", "lora", "hybrid"], get_profile("smoke"), MODEL, [0, 1, 2], CPU)
+    per_strategy = {s: [c.seed for c in cells if c.strategy == s] for s in ("baseline", "rag", "lora", "hybrid")}
+    assert per_strategy == {"baseline": [0], "rag": [0], "lora": [0, 1, 2], "hybrid": [0, 1, 2]}
+    assert len({c.key for c in cells}) == len(cells)
+    for seed in (0, 1, 2):  # each seed's hybrid reuses that seed's adapter
+        lora = next(c for c in cells if c.strategy == "lora" and c.seed == seed)
+        hybrid = next(c for c in cells if c.strategy == "hybrid" and c.seed == seed)
+        assert hybrid.deps == {"lora": lora.key}
+
+
+def test_unknown_strategy_is_an_input_error(scenario) -> None:  # noqa: ANN001
+    from harness.errors import HarnessError
+
+    with pytest.raises(HarnessError, match="--strategy lorra: unknown strategy"):
+        plan_cells([scenario], ["lorra"], get_profile("smoke"), MODEL, [0], CPU)
+
+
+def test_a_scoring_change_keeps_the_adapter_key_and_changes_the_cell_key(scenario) -> None:  # noqa: ANN001
+    smoke = get_profile("smoke")
+    longer_answers = dataclasses.replace(smoke, max_new_tokens=smoke.max_new_tokens * 2, top_k=smoke.top_k + 1)
+    base = train_key(scenario, "lora", smoke, MODEL, 0, CPU)
+    assert train_key(scenario, "lora", longer_answers, MODEL, 0, CPU) == base
+    assert cell_key(scenario, "lora", smoke, MODEL, 0, CPU, {}) != cell_key(scenario, "lora", longer_answers, MODEL,
+                                                                             0, CPU, {})
+    assert cell_key(scenario, "lora", smoke, MODEL, 0, CPU, {}, scoring="claims-offline") != cell_key(
+        scenario, "lora", smoke, MODEL, 0, CPU, {}, scoring="ragas-judge:x@http://h")
+    # what training depends on does change it
+    more_steps = dataclasses.replace(smoke, train=dataclasses.replace(smoke.train, steps=smoke.train.steps + 1))
+    assert train_key(scenario, "lora", more_steps, MODEL, 0, CPU) != base
+    assert train_key(scenario, "lora", smoke, MODEL, 1, CPU) != base
+    assert train_key(scenario, "qlora", smoke, MODEL, 0, CPU) != base
+    assert train_key(scenario, "lora", smoke, dataclasses.replace(MODEL, identity="tiny@other"), 0, CPU) != base
