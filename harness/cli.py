@@ -14,7 +14,15 @@ from pathlib import Path
 from harness.constraints import CITATIONS, DATA_CHANGES, DEFAULT_WEIGHTS, weights_text
 from harness.errors import HarnessError
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = 2  # bad input: one line on stderr, nothing computed
+EXIT_CELLS_FAILED = 3  # the run finished and wrote everything, but at least one cell failed
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit code 2, like every other input error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _cmd_scenarios_list(args: argparse.Namespace) -> int:
@@ -63,13 +71,15 @@ def _quiet_libraries() -> None:
 
 
 def _parse_seeds(text: str) -> list[int]:
+    from harness.preflight import seed
+
     try:
         seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise HarnessError(f"--seeds {text}: expected comma-separated integers, e.g. 0,1,2") from None
     if not seeds or len(set(seeds)) != len(seeds):
         raise HarnessError(f"--seeds {text}: expected distinct comma-separated integers, e.g. 0,1,2")
-    return seeds
+    return [seed("--seeds", s) for s in seeds]
 
 
 def _judge_config(args: argparse.Namespace):  # noqa: ANN202 - JudgeConfig | None, imported lazily
@@ -78,22 +88,25 @@ def _judge_config(args: argparse.Namespace):  # noqa: ANN202 - JudgeConfig | Non
     import os
 
     from harness.judge import JudgeConfig
+    from harness.preflight import judge_answers, judge_url
 
-    if not args.judge.startswith(("http://", "https://")):
-        raise HarnessError(f"--judge {args.judge}: expected the base URL of an OpenAI-compatible API, "
-                           "e.g. http://127.0.0.1:8000/v1")
+    url = judge_url(args.judge)
     if not args.judge_model:
         raise HarnessError("--judge needs --judge-model NAME (the model the endpoint serves)")
-    if not os.environ.get(args.judge_key_env):
+    key = os.environ.get(args.judge_key_env)
+    if not key:
         raise HarnessError(f"--judge-key-env {args.judge_key_env}: the environment variable is not set")
-    return JudgeConfig(args.judge.rstrip("/"), args.judge_model, args.judge_key_env)
+    judge_answers(url, args.judge_model, key)  # one tiny request now, not after the training
+    return JudgeConfig(url, args.judge_model, args.judge_key_env)
 
 
 def _cmd_export_lm_eval(args: argparse.Namespace) -> int:
     from harness.config import load_scenario, resolve_scenario_arg
     from harness.lmeval import mc_records, task_name, write_task
+    from harness.preflight import output_folder
 
     scenario = load_scenario(resolve_scenario_arg(args.scenario))
+    args.out = output_folder("--out", args.out)
     scenario.sizes(args.profile)
     written = []
     sets = [("", scenario.eval_for(args.profile))]
@@ -126,8 +139,9 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     from harness.recommend import recommend, render_text
     from harness.results import read_run
 
+    constraints = _constraints(args)
     frame, samples, _ = read_run(args.run)
-    recs = recommend(frame, samples, _constraints(args))
+    recs = recommend(frame, samples, constraints)
     if args.json:
         print(json.dumps({name: r.as_dict() for name, r in recs.items()}, indent=2, default=str))
     else:
@@ -139,7 +153,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
     import os
     import subprocess
 
-    from harness.app.common import RUN_ENV
+    from harness.app import RUN_ENV
     from harness.results import read_run
 
     read_run(args.run)  # a wrong folder is a one-line error here, not a page in the browser
@@ -150,32 +164,49 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env={**os.environ, RUN_ENV: str(Path(args.run).resolve())})
 
 
+def _port(text: str) -> int:
+    from harness.preflight import port
+
+    try:
+        return port(text)
+    except HarnessError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
 def _constraints(args: argparse.Namespace):  # noqa: ANN202 - recommend.Constraints, imported lazily
     from harness.constraints import Constraints
+    from harness.preflight import number
 
-    return Constraints(memory_gb=args.memory_gb, gpu_memory=args.gpu_memory, data_changes=args.data_changes,
-                       citations=args.citations, train_hours=args.train_hours, latency_s=args.latency_s,
-                       **_weights(args.weights))
+    def budget(flag: str, value: str | None) -> float | None:
+        return None if value is None else number(flag, value, positive=True)
+
+    return Constraints(memory_gb=budget("--memory-gb", args.memory_gb), gpu_memory=args.gpu_memory,
+                       data_changes=args.data_changes, citations=args.citations,
+                       train_hours=budget("--train-hours", args.train_hours),
+                       latency_s=budget("--latency-s", args.latency_s), **_weights(args.weights))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from harness.preflight import output_file
     from harness.report import write
 
+    constraints = _constraints(args)
+    out = output_file("--out", args.out)
     _quiet_libraries()  # a missing run folder is read_run's one-line error, raised inside write()
-    out = write(args.run, args.format, args.out, _constraints(args))
+    out = write(args.run, args.format, out, constraints)
     print(out)
     return 0
 
 
 def _add_constraint_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--memory-gb", type=float, default=None, help="memory budget in GB (peak, measured)")
+    p.add_argument("--memory-gb", default=None, help="memory budget in GB (peak, measured)")
     p.add_argument("--gpu-memory", action="store_true", help="the budget is GPU VRAM (compared with CUDA peaks only)")
     p.add_argument("--data-changes", default="never", choices=DATA_CHANGES,
                    help="how often the knowledge changes (weighs the measured accuracy after a corpus update)")
     p.add_argument("--citations", default="optional", choices=CITATIONS,
                    help="required: only strategies whose answers come with retrieved sources")
-    p.add_argument("--train-hours", type=float, default=None, help="training time budget in hours")
-    p.add_argument("--latency-s", type=float, default=None, help="latency budget in seconds per answer")
+    p.add_argument("--train-hours", default=None, help="training time budget in hours")
+    p.add_argument("--latency-s", default=None, help="latency budget in seconds per answer")
     p.add_argument("--weights", default=None, metavar=weights_text(),
                    help="how much each counts in the score (defaults shown)")
 
@@ -184,16 +215,15 @@ def _weights(text: str | None) -> dict[str, float]:
     """--weights accuracy=1,faithfulness=0.25,cost=0.05 -> Constraints fields."""
     if not text:
         return {}
+    from harness.preflight import number
+
     names = {name: f"w_{name}" for name in DEFAULT_WEIGHTS}
     out = {}
     for part in text.split(","):
         key, _, value = part.partition("=")
         if key.strip() not in names:
             raise HarnessError(f"--weights {text}: unknown weight '{key.strip()}' (known: {', '.join(names)})")
-        try:
-            out[names[key.strip()]] = float(value)
-        except ValueError:
-            raise HarnessError(f"--weights {text}: '{value}' is not a number") from None
+        out[names[key.strip()]] = number(f"--weights {key.strip()}=", value.strip(), minimum=0.0)
     return out
 
 
@@ -201,36 +231,45 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from harness.config import builtin_scenario_paths, load_scenario, resolve_scenario_arg
+    from harness.preflight import output_folder, seed
     from harness.profiles import get_profile
 
+    out = output_folder("--out", args.out)
     paths = [resolve_scenario_arg(s) for s in args.scenario] if args.scenario else builtin_scenario_paths()
     scenarios = [load_scenario(p) for p in paths]
     profile = get_profile(args.profile)
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
-    from harness.models import resolve_device, resolve_model
-    from harness.run import RunOptions, check_strategies, run_matrix
+    from harness.models import load_tokenizer, resolve_device, resolve_model
+    from harness.run import RunOptions, check_out, check_strategies, run_matrix
     from harness.views import summary_table
 
     check_strategies(args.strategy or [])  # input errors before any model is touched
-    seeds = _parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    seeds = _parse_seeds(args.seeds) if args.seeds is not None else [seed("--seed", args.seed)]
     judge = _judge_config(args)
     _quiet_libraries()
     device = resolve_device(args.device)
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
-    out = args.out or Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    load_tokenizer(model)  # present, loadable, with a chat template: before any cell
+    out = out or Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile=profile, model=model, device=device,
                       seeds=seeds, out=out, argv=sys.argv, progress=not args.quiet, judge=judge)
+    check_out(opts)  # not another run's folder: before any work
     print(f"harness run: {len(scenarios)} scenario(s), profile {args.profile}, model {model.name}, "
           f"device {device.device} ({device.name}, {device.dtype}) -> {out}", flush=True)
     frame = run_matrix(opts)
     print(summary_table(frame))
     print(f"results: {out}")
+    failed = frame[frame["status"] == "failed"]
+    if len(failed):
+        print(f"error: {len(failed)} of {len(frame)} cells failed (their rows say why); the next run retries them",
+              file=sys.stderr)
+        return EXIT_CELLS_FAILED
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="harness",
         description="Measure RAG, LoRA, QLoRA and hybrids on your own scenarios, and recommend one.",
     )
@@ -253,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", default="embedded",
                      help="'embedded' (SmolLM2-135M-Instruct, offline), a local HF folder, or a hub id")
     run.add_argument("--profile", default="quick", help="smoke | quick | full (sizes come from the scenario)")
-    run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<timestamp>)")
+    run.add_argument("--out", default=None, help="run folder (default: runs/<timestamp>)")
     run.add_argument("--seed", type=int, default=0, help="seed for training (one seed)")
     run.add_argument("--seeds", default=None, metavar="0,1,2",
                      help="repeat training cells under each seed and report mean and spread")
@@ -278,19 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write the decision report (html, md or pdf) from a run folder")
     rp.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
     rp.add_argument("--format", default="html", choices=("html", "md", "pdf"))
-    rp.add_argument("--out", type=Path, default=None, help="output file (default: RUN/report.FORMAT)")
+    rp.add_argument("--out", default=None, help="output file (default: RUN/report.FORMAT)")
     _add_constraint_args(rp)
     rp.set_defaults(func=_cmd_report)
 
     ap = sub.add_parser("app", help="browse a run folder in the Streamlit app")
     ap.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
-    ap.add_argument("--port", type=int, default=8501)
+    ap.add_argument("--port", type=_port, default=8501)
     ap.add_argument("--address", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     ap.set_defaults(func=_cmd_app)
 
     ex = sub.add_parser("export-lm-eval", help="write a scenario's eval set as an lm-evaluation-harness task")
     ex.add_argument("--scenario", required=True, metavar="NAME|PATH", help="a built-in scenario name or a YAML path")
-    ex.add_argument("--out", type=Path, required=True, help="folder for the task YAML and JSONL")
+    ex.add_argument("--out", required=True, help="folder for the task YAML and JSONL")
     ex.add_argument("--profile", default="full", help="which slice of the eval set (default: full = all items)")
     ex.set_defaults(func=_cmd_export_lm_eval)
     return parser

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from harness.metrics import compared, get, over_seeds
-from harness.results import item_scores
+from harness.results import COMPARISON_COLUMNS, item_scores
 from harness.stats import ALPHA, paired_bootstrap_p
 
 
@@ -57,8 +57,7 @@ def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...]
                 rows.append({"scenario": scenario, "metric": metric, "a": a, "b": b, "n_items": len(xa),
                              "mean_a": sum(xa) / len(xa), "mean_b": sum(xb) / len(xb),
                              "diff": (sum(xa) - sum(xb)) / len(xa), "p_value": p, "significant": p < ALPHA})
-    return pd.DataFrame(rows, columns=["scenario", "metric", "a", "b", "n_items", "mean_a", "mean_b", "diff",
-                                       "p_value", "significant"])
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 def seed_summary(frame: Any) -> Any:

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from harness.data import Document, EvalItem, TrainItem, read_jsonl
 from harness.errors import ConfigError, format_validation_error
 from harness.scorers import SCORERS
+from harness.scorers.business_flow import first_json_object
 
 Kind = Literal["vertical_vocabulary", "multi_fact_qa", "business_flow", "custom"]
 DATA_DIR_ENV = "HARNESS_DATA_DIR"
@@ -30,8 +31,8 @@ class _Strict(BaseModel):
 class ProfileSizes(_Strict):
     """How many train and eval records a profile takes (the first N of each file)."""
 
-    train: int = Field(ge=1)
-    eval: int = Field(ge=1)
+    train: StrictInt = Field(ge=1)  # strict: YAML's `true` or "8" is not a count
+    eval: StrictInt = Field(ge=1)
 
 
 class CorpusUpdate(_Strict):
@@ -105,11 +106,34 @@ class Scenario:
 
 
 # ----------------------------------------------------------------------------- YAML + include
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (PyYAML silently keeps the last)."""
+
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
 def _read_yaml(path: Path, shown: str) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except FileNotFoundError:
         raise ConfigError(f"{shown}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{shown}: is a folder, not a scenario YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -130,7 +154,8 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_with_includes(path: Path, shown: str, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Like lm-eval's `include:`: included files are merged first, the including file wins."""
+    """Like lm-eval's `include:`: included files are merged first, the including file wins. Included
+    files obey the data path rule: they stay inside the scenario's folders (allowed_roots)."""
     if path in stack:
         raise ConfigError(f"{shown}: include: cycle (a file includes itself)")
     raw = _read_yaml(path, shown)
@@ -142,8 +167,12 @@ def _load_with_includes(path: Path, shown: str, stack: tuple[Path, ...] = ()) ->
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
         raise ConfigError(f"{shown}: include: expected a path or a list of paths")
     merged: dict[str, Any] = {}
+    roots = allowed_roots(stack[0] if stack else path)
     for inc in includes:
-        inc_path = (path.parent / inc).resolve()
+        inc_path = (path.parent / Path(inc).expanduser()).resolve()
+        if not any(inc_path.is_relative_to(r) for r in roots):
+            raise ConfigError(f"{shown}: include: path '{inc}' leaves the scenario's folder "
+                              f"(allowed: {', '.join(str(r) for r in roots)}; set {DATA_DIR_ENV} to allow another)")
         if not inc_path.is_file():
             raise ConfigError(f"{shown}: include: file not found: {inc}")
         merged = _deep_merge(merged, _load_with_includes(inc_path, f"{shown} -> {inc}", stack + (path,)))
@@ -200,6 +229,17 @@ def _check_items(shown: str, items: list[EvalItem], doc_ids: set[str], spec: Sce
             raise ConfigError(f"{where}: wrong_options: the reference answer is listed as a wrong option")
 
 
+def _check_train_items(shown: str, items: list[TrainItem], spec: ScenarioSpec) -> None:
+    """Training items are asked back (train_accuracy): what the scorer needs must be stated or derivable.
+    A business-flow response must hold the JSON action; facts fall back to the response itself."""
+    if "expected_fields" not in SCORERS.get(spec.scorer).requires:
+        return
+    for n, item in enumerate(items):
+        if not item.expected_fields and first_json_object(item.response) is None:
+            raise ConfigError(f"{shown}: item {n + 1} ('{item.id}'): response: scorer '{spec.scorer}' needs the "
+                              "expected action as a JSON object in the response (or expected_fields)")
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge, validate and load a scenario YAML; ConfigError names what is wrong and where."""
     yaml_path = Path(path)
@@ -219,6 +259,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
     corpus = load("corpus", spec.corpus, Document)
     train = load("train", spec.train, TrainItem)
+    _check_train_items(f"{shown}: train ({spec.train})", train, spec)
     evals = load("eval", spec.eval, EvalItem)
     _check_items(f"{shown}: eval ({spec.eval})", evals, {d.id for d in corpus}, spec, "corpus")
 

@@ -70,9 +70,12 @@ def read_jsonl(path: Path, model: type[R], shown: str | None = None) -> list[R]:
     records: list[R] = []
     seen: dict[str, int] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # split on newlines only: U+2028 and other Unicode line breaks are valid inside a JSON string
+        lines = path.read_text(encoding="utf-8").split("\n")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{shown}: not UTF-8 text ({exc.reason})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{shown}: is a folder, not a JSONL file") from None
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue

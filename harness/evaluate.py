@@ -13,17 +13,31 @@ import statistics
 from typing import Any
 
 from harness.cell import CellTask, Context, Strategy
-from harness.data import Document, EvalItem
+from harness.data import Document, EvalItem, TrainItem
 from harness.generation import generate
 from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
 from harness.metrics import column
 from harness.prompts import closed_book, with_sources
 from harness.retrieval_metrics import retrieval_scores
-from harness.scorers import SCORERS
+from harness.scorers import SCORERS, Scorer
+from harness.scorers.business_flow import first_json_object
 
 TRAIN_SAMPLE = 24  # training items answered for train_accuracy (the first N of the profile's slice)
 N_ITEMS = {"eval": "n_items", "update": "n_items_updated", "train": "n_items_train"}
+
+
+def as_question(item: TrainItem, scorer: Scorer) -> EvalItem:
+    """A training item asked back (train_accuracy). What the scorer needs and the item does not state is
+    derived from its response: the response is the fact to reproduce, and a business-flow response is the
+    expected action itself (validation demands a JSON object there)."""
+    question = item.as_eval_item()
+    fill: dict[str, Any] = {}
+    if "required_facts" in scorer.requires and not question.required_facts:
+        fill["required_facts"] = [item.response]
+    if "expected_fields" in scorer.requires and not question.expected_fields:
+        fill["expected_fields"] = first_json_object(item.response) or {}
+    return question.model_copy(update=fill) if fill else question
 
 
 def _p95(values: list[float]) -> float:
@@ -77,7 +91,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask) -> dict[str
         sets.append(_Set("update", scenario.eval_update_for(task.profile_name), scenario.corpus_update))
     train_set = None
     if strategy.train or strategy.reuse_adapter_of:
-        train_items = [t.as_eval_item() for t in scenario.train_for(task.profile_name)[:TRAIN_SAMPLE]]
+        train_items = [as_question(t, scorer) for t in scenario.train_for(task.profile_name)[:TRAIN_SAMPLE]]
         train_set = _Set("train", train_items, scenario.corpus)
 
     out: dict[str, Any] = {}

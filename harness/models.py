@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.preflight import model_folder
 
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
@@ -122,8 +123,9 @@ def resolve_model(arg: str, trust_remote_code: bool = False) -> ModelRef:
         return ModelRef(EMBEDDED_NAME, str(folder), ident, False)
     p = Path(arg).expanduser()
     if p.exists():
-        if not (p / "config.json").is_file():
-            raise HarnessError(f"--model {arg}: not a Hugging Face model folder (no config.json)")
+        if not p.is_dir():
+            raise HarnessError(f"--model {arg}: a file, not a Hugging Face model folder")
+        model_folder(arg, p)  # config, weights and tokenizer present: checked before any work
         return ModelRef(p.resolve().name, str(p.resolve()), f"path:{_folder_identity(p)}", trust_remote_code)
     if "/" in arg and not arg.startswith((".", "/")):
         if os.environ.get("HF_HUB_OFFLINE") == "1":

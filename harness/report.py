@@ -24,7 +24,7 @@ from harness.faithfulness import CALIBRATION
 from harness.metrics import Metric, shown
 from harness.constraints import Constraints
 from harness.recommend import Recommendation, recommend
-from harness.results import COMPARISONS_FILE, read_run
+from harness.results import read_comparisons, read_run
 from harness.views import matrix, tradeoff_points
 
 # the smallest common GPU memory classes a measured CUDA peak fits in
@@ -143,8 +143,7 @@ def build(run: Path, constraints: Constraints) -> Report:
     if not (frame["status"] == "ok").any():
         raise HarnessError(f"--run {run}: no finished cell yet; nothing to report")
     recs = recommend(frame, samples, constraints)
-    comp_path = run / COMPARISONS_FILE
-    comparisons = pd.read_parquet(comp_path) if comp_path.is_file() else pd.DataFrame()
+    comparisons = read_comparisons(run)
     model = manifest.get("model", {}).get("name", "?")
     return Report(f"Adapting {model}: RAG, LoRA, QLoRA or a hybrid?", run, frame, samples, manifest, constraints,
                   recs, comparisons, charts(frame))
@@ -308,7 +307,7 @@ def _md_escape(text: str) -> str:
 
 def to_markdown(r: Report, image_dir: Path, image_prefix: str) -> str:
     lines = [f"# {_md_escape(r.title)}", "",
-             f"harness report, generated {dt.date.today().isoformat()} from run folder `{r.run}`", ""]
+             f"harness report, generated {dt.date.today().isoformat()} from run folder {_md_escape(str(r.run))}", ""]
     image_dir.mkdir(parents=True, exist_ok=True)
     for heading, blocks in _sections(r):
         lines += [f"## {_md_escape(heading)}", ""]

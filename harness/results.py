@@ -1,12 +1,19 @@
-"""The results schema (column names are a contract the app and the report read) and the run-folder reader."""
+"""The run folder's schema (a typed, versioned contract the app and the report read) and its one reader.
+
+Like Inspect's eval log, the folder says which format wrote it (`format` in manifest.json); the
+reader validates every file against the schema here and answers a damaged or foreign folder with
+one line naming the file and the problem, never a traceback from deep inside pandas or json.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from harness.errors import HarnessError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import HarnessError, format_validation_error
 from harness.metrics import intervals, metric_columns
 from harness.stats import bootstrap_ci
 
@@ -43,6 +50,159 @@ RESULTS_FILE = "results.parquet"
 SAMPLES_FILE = "samples.jsonl"
 MANIFEST_FILE = "manifest.json"
 COMPARISONS_FILE = "comparisons.parquet"  # paired bootstrap tests between strategies (harness.compare)
+COMPARISON_COLUMNS = ["scenario", "metric", "a", "b", "n_items", "mean_a", "mean_b", "diff", "p_value", "significant"]
+# bump when a reader of an older folder would misread it (1: flags in rows, typed manifest and samples)
+RUN_FORMAT = 1
+STATUSES = ("ok", "failed", "skipped")
+
+
+class _Open(BaseModel):
+    """Known fields are checked; fields a later version adds are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Sample(_Open):
+    """One answered question of one cell (a line of samples.jsonl)."""
+
+    scenario: str
+    strategy: str
+    seed: int
+    eval_set: Literal["eval", "update", "train"]
+    item_id: str
+    question: str
+    reference: str
+    answer: str
+    scores: dict[str, float | None]
+    prompt: str = ""
+    retrieved_ids: list[str] = []
+    retrieved_doc_ids: list[str] = []
+    retrieved_texts: list[str] = []
+    gold_doc_ids: list[str] = []
+    claims: list[dict[str, Any]] = []
+
+
+class ManifestCell(_Open):
+    scenario: str
+    strategy: str
+    seed: int
+    key: str
+    status: Literal["ok", "failed", "skipped", "pending"]
+
+
+class Manifest(_Open):
+    """manifest.json: what ran, on what, with which code and settings."""
+
+    format: int
+    command: list[str]
+    started: str
+    finished: str | None
+    complete: bool
+    git_commit: str
+    versions: dict[str, str]
+    device: dict[str, Any]
+    model: dict[str, Any]
+    profile: dict[str, Any]
+    seeds: list[int] = Field(min_length=1)
+    faithfulness: str
+    judge: dict[str, Any] | None = None
+    scenarios: dict[str, Any]
+    cells: list[ManifestCell]
+
+
+def _damaged(run: Path, name: str, why: str) -> HarnessError:
+    return HarnessError(f"--run {run}: {name}: {why}")
+
+
+def read_manifest(run: Path) -> dict[str, Any]:
+    """The validated manifest of a run folder, as written (later versions' extra fields kept)."""
+    path = run / MANIFEST_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _damaged(run, MANIFEST_FILE, "missing (incomplete run folder)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
+        raise _damaged(run, MANIFEST_FILE, f"not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(raw, dict):
+        raise _damaged(run, MANIFEST_FILE, f"expected a JSON object, got {type(raw).__name__}")
+    fmt = raw.get("format")
+    if fmt != RUN_FORMAT:
+        written = f"format {fmt}" if fmt is not None else "no format version (written before harness tracked one)"
+        raise _damaged(run, MANIFEST_FILE, f"{written}; this harness reads format {RUN_FORMAT}. Re-run the same "
+                                           "`harness run` command to rewrite the folder (finished cells come from "
+                                           "the cache)")
+    try:
+        Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise _damaged(run, MANIFEST_FILE, format_validation_error(exc)) from None
+    return raw
+
+
+def read_samples(run: Path) -> list[dict[str, Any]]:
+    path = run / SAMPLES_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _damaged(run, SAMPLES_FILE, "missing (incomplete run folder)") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise _damaged(run, SAMPLES_FILE, f"unreadable ({type(exc).__name__})") from None
+    out = []
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            Sample.model_validate(raw)
+        except json.JSONDecodeError as exc:
+            raise _damaged(run, f"{SAMPLES_FILE}:{lineno}", f"invalid JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            raise _damaged(run, f"{SAMPLES_FILE}:{lineno}", format_validation_error(exc)) from None
+        out.append(raw)
+    return out
+
+
+def _read_parquet(run: Path, name: str) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(run / name)
+    except FileNotFoundError:
+        raise _damaged(run, name, "missing (incomplete run folder)") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a damaged file; each is one line here
+        raise _damaged(run, name, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+def read_results(run: Path) -> Any:
+    frame = _read_parquet(run, RESULTS_FILE)
+    missing = [c for c in columns() if c not in frame.columns]
+    if missing:
+        raise _damaged(run, RESULTS_FILE, f"missing columns {', '.join(missing[:5])}"
+                                          + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    bad = sorted(set(frame["status"].astype(str)) - set(STATUSES))
+    if bad:
+        raise _damaged(run, RESULTS_FILE, f"unknown status {bad[0]!r} (expected {', '.join(STATUSES)})")
+    import pandas as pd
+
+    for m in metric_columns():
+        if len(frame) and not pd.api.types.is_numeric_dtype(frame[m]) and frame[m].notna().any():
+            try:
+                frame[m] = frame[m].astype(float)
+            except (TypeError, ValueError):
+                raise _damaged(run, RESULTS_FILE, f"column {m} is not numeric") from None
+    return frame
+
+
+def read_comparisons(run: Path) -> Any:
+    """comparisons.parquet (empty when the run has no finished cell yet)."""
+    import pandas as pd
+
+    if not (run / COMPARISONS_FILE).exists():
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    frame = _read_parquet(run, COMPARISONS_FILE)
+    missing = [c for c in COMPARISON_COLUMNS if c not in frame.columns]
+    if missing:
+        raise _damaged(run, COMPARISONS_FILE, f"missing columns {', '.join(missing)}")
+    return frame
 
 
 def item_scores(samples: list[dict[str, Any]], eval_set: str, key: str, scenario: str | None = None,
@@ -88,16 +248,9 @@ def to_frame(rows: list[dict[str, Any]]) -> Any:
 
 
 def read_run(run_dir: str | Path) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
-    """(results DataFrame, samples, manifest) of a run folder; a missing or broken one is a HarnessError."""
-    import pandas as pd
-
+    """(results DataFrame, samples, manifest) of a run folder, each validated; any problem is one HarnessError line."""
     run = Path(run_dir)
-    if not (run / RESULTS_FILE).is_file():
+    if not (run / RESULTS_FILE).exists():
         raise HarnessError(f"--run {run_dir}: not a run folder (no {RESULTS_FILE})")
-    for name in (SAMPLES_FILE, MANIFEST_FILE):
-        if not (run / name).is_file():
-            raise HarnessError(f"--run {run_dir}: incomplete run folder (no {name})")
-    df = pd.read_parquet(run / RESULTS_FILE)
-    samples = [json.loads(line) for line in (run / SAMPLES_FILE).read_text().splitlines() if line.strip()]
-    manifest = json.loads((run / MANIFEST_FILE).read_text())
-    return df, samples, manifest
+    manifest = read_manifest(run)
+    return read_results(run), read_samples(run), manifest

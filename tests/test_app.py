@@ -40,10 +40,10 @@ def test_every_page_renders_on_a_real_run(smoke_run: Path, monkeypatch: pytest.M
 def test_changing_a_constraint_changes_the_recommendation(smoke_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(smoke_run, monkeypatch)
     at.switch_page("pages/constraints.py").run()
-    before = [m.value for m in at.markdown if m.value.startswith("**multi_fact_qa**")]
+    before = [m.value for m in at.markdown if m.value.startswith("**multi\\_fact\\_qa**")]
     at.checkbox(key="limit_memory").check().run()
     at.slider(key="memory_gb").set_value(0.1).run()
-    after = [m.value for m in at.markdown if m.value.startswith("**multi_fact_qa**")]
+    after = [m.value for m in at.markdown if m.value.startswith("**multi\\_fact\\_qa**")]
     assert not at.exception
     assert before and after and before != after
     assert "none meets them" in after[0]

@@ -63,7 +63,7 @@ def test_minimal_scenario_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture
     [
         ({"drop": "kind"}, "{p}: kind: required field is missing"),
         ({"overrides": {"profiles": {"smoke": {"train": "many", "eval": 1}}}},
-         "{p}: profiles.smoke.train: Input should be a valid integer, unable to parse string as an integer"),
+         "{p}: profiles.smoke.train: Input should be a valid integer"),
         ({"overrides": {"kind": "poetry"}},
          "{p}: kind: Input should be 'vertical_vocabulary', 'multi_fact_qa', 'business_flow' or 'custom'"),
         ({"overrides": {"scorer": "vibes"}},

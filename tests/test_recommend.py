@@ -34,11 +34,31 @@ def make_run(spec: dict[str, dict], scenario: str = "sc") -> tuple[pd.DataFrame,
         rows.append(row)
         for i, a in enumerate(acc):
             samples.append({"scenario": scenario, "strategy": strategy, "eval_set": "eval", "item_id": f"e{i}",
-                            "scores": {"accuracy": a, "faithfulness": s.get("faith", 0.5)}})
+                            "scores": {"accuracy": a, "faithfulness": s.get("faith", 0.5)}, **QA})
         for i, a in enumerate(upd or []):
             samples.append({"scenario": scenario, "strategy": strategy, "eval_set": "update", "item_id": f"u{i}",
-                            "scores": {"accuracy": a}})
+                            "scores": {"accuracy": a}, **QA})
     return to_frame(rows), samples
+
+
+QA = {"seed": 0, "question": "q", "reference": "r", "answer": "a"}
+
+
+def save_run(folder: Path, frame: pd.DataFrame, samples: list[dict], model: str = "m") -> Path:
+    """A run folder as `harness run` writes it (format, manifest fields), from synthetic rows and samples."""
+    from harness.results import RUN_FORMAT
+
+    folder.mkdir(parents=True)
+    frame.to_parquet(folder / "results.parquet")
+    (folder / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
+    manifest = {"format": RUN_FORMAT, "command": ["test"], "started": "t0", "finished": "t1", "complete": True,
+                "git_commit": "abc", "versions": {"harness": "0"}, "device": {"name": "test cpu", "device": "cpu"},
+                "model": {"name": model, "identity": f"{model}@1"}, "profile": {"name": "smoke"}, "seeds": [0],
+                "faithfulness": "claims-offline", "judge": None, "scenarios": {},
+                "cells": [{"scenario": r["scenario"], "strategy": r["strategy"], "seed": 0, "key": f"k{n}",
+                           "status": r["status"]} for n, r in frame.iterrows()]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
 
 
 BASE = {
@@ -130,11 +150,7 @@ def test_cli_recommend_json_and_bad_run_folder(tmp_path: Path, capsys: pytest.Ca
     from harness.cli import main
 
     frame, samples = make_run(BASE)
-    run = tmp_path / "run"
-    run.mkdir()
-    frame.to_parquet(run / "results.parquet")
-    (run / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    (run / "manifest.json").write_text("{}")
+    run = save_run(tmp_path / "run", frame, samples)
     assert main(["recommend", "--run", str(run), "--memory-gb", "4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["sc"]["recommended"] == "lora" and out["sc"]["excluded"]["rag"].startswith("peak memory")

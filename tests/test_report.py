@@ -11,17 +11,12 @@ import pytest
 
 from harness.constraints import Constraints
 from harness.report import gpu_class, write
-from test_recommend import BASE, make_run
+from test_recommend import BASE, make_run, save_run
 
 
 def write_run(folder: Path, scenario: str = "sc") -> Path:
     frame, samples = make_run(BASE, scenario)
-    folder.mkdir(parents=True)
-    frame.to_parquet(folder / "results.parquet")
-    (folder / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    (folder / "manifest.json").write_text(json.dumps({"model": {"name": "TinyModel"}, "seeds": [0],
-                                                      "device": {"name": "test cpu", "device": "cpu"}}))
-    return folder
+    return save_run(folder, frame, samples, model="TinyModel")
 
 
 def test_html_report_says_what_it_recommends_and_why(tmp_path: Path) -> None:

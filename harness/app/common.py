@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from harness.app import RUN_ENV
 from harness.constraints import CITATIONS, DATA_CHANGES, Constraints
 from harness.errors import HarnessError
 from harness.results import RESULTS_FILE, read_run
 
-RUN_ENV = "HARNESS_APP_RUN"
+# every character Streamlit's markdown acts on (emphasis, links and images, HTML, headings, lists, LaTeX)
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def esc(text: Any) -> str:
+    """Untrusted text (model answers, corpus passages, names read from a run folder) placed inside markdown:
+    escaped so that it shows as the characters it is and can never become an image, a link or markup."""
+    return _MARKDOWN_ACTIVE.sub(r"\\\1", str(text))
 
 
 def run_dir() -> Path | None:
@@ -35,10 +44,10 @@ def load(path: Path | None = None) -> tuple[Any, list[dict[str, Any]], dict[str,
     try:
         frame, samples, manifest = _load(str(path), results.stat().st_mtime if results.is_file() else 0.0)
     except HarnessError as exc:
-        st.info(f"Nothing to show yet: {exc}. A run writes its folder after its first cell.")
+        st.info(f"Nothing to show yet: {esc(exc)}. A run writes its folder after its first cell.")
         return None
     if not len(frame) or not (frame["status"] == "ok").any():
-        st.info(f"{path}: no finished cell yet. The page fills in as `harness run` finishes cells.")
+        st.info(f"{esc(path)}: no finished cell yet. The page fills in as `harness run` finishes cells.")
         return None
     return frame, samples, manifest
 
@@ -53,4 +62,4 @@ def set_constraints(**values: Any) -> None:
     st.session_state["constraints"] = values
 
 
-__all__ = ["CITATIONS", "DATA_CHANGES", "constraints", "load", "run_dir", "set_constraints"]
+__all__ = ["CITATIONS", "DATA_CHANGES", "esc", "constraints", "load", "run_dir", "set_constraints"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from harness.app.common import run_dir
+from harness.app.common import esc, run_dir
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,5 +22,5 @@ pages = [
 page = st.navigation(pages)
 with st.sidebar:
     folder = run_dir()
-    st.caption(f"run folder: `{folder}`" if folder else "no run folder")
+    st.caption(f"run folder: {esc(folder)}" if folder else "no run folder")
 page.run()

@@ -21,7 +21,7 @@ from harness.models import DeviceInfo, ModelRef
 from harness.profiles import RunProfile
 from harness.run.cache import artifact_dir, load_cached, store
 from harness.run.context import RunContext
-from harness.run.folder import write_run_folder
+from harness.run.folder import check_out_folder, write_run_folder
 from harness.run.plan import Cell, plan_cells
 from harness.run.progress import Progress
 from harness.run.provenance import git_commit, now, package_versions
@@ -83,10 +83,20 @@ def run_cell(cell: Cell, opts: RunOptions, ctx: RunContext, done: dict[str, dict
     return rec
 
 
+def plan(opts: RunOptions) -> list[Cell]:
+    strategies = opts.strategies or list(opts.profile.strategies)
+    return plan_cells(opts.scenarios, strategies, opts.profile, opts.model, opts.seeds, opts.device, opts.scoring)
+
+
+def check_out(opts: RunOptions) -> None:
+    """The output folder may take this run (see check_out_folder): called before any work."""
+    check_out_folder(opts.out, plan(opts), opts.model.identity, opts.profile.name)
+
+
 def run_matrix(opts: RunOptions) -> Any:
     """Run (or resume) the matrix and return the results frame; the run folder is current after each cell."""
-    strategies = opts.strategies or list(opts.profile.strategies)
-    cells = plan_cells(opts.scenarios, strategies, opts.profile, opts.model, opts.seeds, opts.device, opts.scoring)
+    cells = plan(opts)
+    check_out_folder(opts.out, cells, opts.model.identity, opts.profile.name)
     started = now()
     progress = Progress(opts.progress)
     ctx = RunContext(opts.model, opts.device, progress, opts.judge)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from harness.data import EvalItem
@@ -37,6 +38,9 @@ def score_business_flow(answer: str, item: EvalItem) -> dict[str, float]:
     """Headline: the whole action right (every expected field); also JSON validity (its mean over items is
     the validity rate) and the share of right fields (0 when no JSON object parses)."""
     expected = item.expected_fields or {}
+    if not expected:
+        return {"accuracy": math.nan, "json_valid_rate": float(first_json_object(answer) is not None),
+                "field_accuracy": math.nan}  # nothing expected: the action cannot be judged
     obj = first_json_object(answer)
     if obj is None:
         return {"accuracy": 0.0, "json_valid_rate": 0.0, "field_accuracy": 0.0}

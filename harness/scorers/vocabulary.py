@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from harness.data import EvalItem
 from harness.scorers.base import scorer
 from harness.scorers.facts import fact_recall
@@ -18,7 +20,7 @@ def score_vocabulary(answer: str, item: EvalItem) -> dict[str, float]:
         mentions(answer, t) for t in item.forbidden_terms
     )
     return {
-        "accuracy": float(recall == 1.0 and terms_ok),
+        "accuracy": math.nan if math.isnan(recall) else float(recall == 1.0 and terms_ok),
         "fact_recall": recall,
         "term_accuracy": float(terms_ok),
         "token_f1": token_f1(answer, item.reference),

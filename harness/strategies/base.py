@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,20 @@ class TrainRecord:
     def from_dict(cls, values: dict[str, Any]) -> TrainRecord:
         return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})
 
+    @classmethod
+    def load(cls, path: Path) -> TrainRecord | None:
+        """The saved record, or None (with one warning line) when it is damaged: the adapter is retrained."""
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+            missing = [f.name for f in dataclasses.fields(cls) if not isinstance(values.get(f.name), (int, float, str))]
+            if missing:
+                raise ValueError(f"no {', '.join(missing)}")
+            return cls.from_dict(values)
+        except (OSError, ValueError, AttributeError) as exc:  # JSON and UTF-8 errors are ValueErrors
+            print(f"warning: {path} is damaged ({type(exc).__name__}: {exc}); retraining the adapter",
+                  file=sys.stderr, flush=True)
+            return None
+
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.columns()))
@@ -89,23 +104,24 @@ def _model_and_training(strategy: Strategy, task: CellTask) -> tuple[Any, dict[s
     """The model the cell answers with, and its training columns (trained now, cached, reused, or none)."""
     ctx = task.ctx
     if strategy.train:
-        if strategy.four_bit:
-            _require_bitsandbytes()
-            ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
-            base = load_causal_lm(task.model, task.device, four_bit=True)
-        else:
-            base = ctx.base_model()  # the adapter is attached to the shared weights and detached after the cell
+        base = _base_to_train(strategy, task)
         adapter, saved = task.artifact_dir / "adapter", task.artifact_dir / "train.json"
-        if saved.is_file() and adapter.is_dir():
+        record = TrainRecord.load(saved) if saved.is_file() and adapter.is_dir() else None
+        if record is not None:
             # trained before with the same data, settings, model and seed: only the scoring changed
             from peft import PeftModel
 
-            model = PeftModel.from_pretrained(base, adapter)
-            record = TrainRecord.from_dict(json.loads(saved.read_text()))
-            return model, {**record.columns(), "train_cached": True}
+            try:
+                return PeftModel.from_pretrained(base, adapter), {**record.columns(), "train_cached": True}
+            except Exception as exc:  # noqa: BLE001 - a damaged adapter folder: retrain instead of failing forever
+                print(f"warning: cached adapter {adapter} cannot be loaded ({type(exc).__name__}); retraining it",
+                      file=sys.stderr, flush=True)
+                ctx.release_base_model()  # the failed load may have left LoRA layers on the model
+                base = _base_to_train(strategy, task)
+                saved.unlink(missing_ok=True)
         model = training.attach_lora(base, task.profile.train, quantized=strategy.four_bit, seed=task.seed)
         ts = training.train(model, ctx.tokenizer(), examples_of(strategy)(task), task.profile.train, task.seed,
-                   task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
+                            task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
         shutil.rmtree(adapter, ignore_errors=True)
         model.save_pretrained(adapter)
         record = TrainRecord(train_seconds=ts.seconds, train_tokens_per_s=ts.tokens_per_s, train_steps=ts.steps,
@@ -126,6 +142,15 @@ def _model_and_training(strategy: Strategy, task: CellTask) -> tuple[Any, dict[s
     model = ctx.base_model()
     return model, {"train_seconds": 0.0, "trainable_params": 0, "total_params": int(model.num_parameters()),
                    "adapter_mb": 0.0}
+
+
+def _base_to_train(strategy: Strategy, task: CellTask) -> Any:
+    """The weights an adapter is trained on: the run's shared model, or a fresh 4-bit load for QLoRA."""
+    if not strategy.four_bit:
+        return task.ctx.base_model()  # the adapter is attached to the shared weights and detached after the cell
+    _require_bitsandbytes()
+    task.ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
+    return load_causal_lm(task.model, task.device, four_bit=True)
 
 
 def _score(model: Any, strategy: Strategy, task: CellTask, row: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from harness.app.common import load, run_dir
+from harness.app.common import esc, load, run_dir
 from harness.views import compare_runs
 
 st.title("Compare two runs")
@@ -18,6 +18,10 @@ else:
     a = load(Path(first)) if first else None
     b = load(Path(second))
     if a is not None and b is not None:
-        st.markdown(f"A: {a[2].get('model', {}).get('name')} on {a[2].get('device', {}).get('name')} · "
-                    f"B: {b[2].get('model', {}).get('name')} on {b[2].get('device', {}).get('name')}")
-        st.dataframe(compare_runs(a[0], b[0]), hide_index=True)
+        if a[2].get("format") != b[2].get("format"):
+            st.error(f"run A is run-folder format {esc(a[2].get('format'))} and run B format "
+                     f"{esc(b[2].get('format'))}: they cannot be compared")
+        else:
+            st.markdown(f"A: {esc(a[2].get('model', {}).get('name'))} on {esc(a[2].get('device', {}).get('name'))}"
+                        f" · B: {esc(b[2].get('model', {}).get('name'))} on {esc(b[2].get('device', {}).get('name'))}")
+            st.dataframe(compare_runs(a[0], b[0]), hide_index=True)

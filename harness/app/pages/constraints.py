@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from harness.app.common import CITATIONS, DATA_CHANGES, constraints, load, set_constraints
+from harness.app.common import CITATIONS, DATA_CHANGES, constraints, esc, load, set_constraints
 from harness.recommend import recommend
 
 st.title("Your constraints")
@@ -31,6 +31,6 @@ if data is not None:
     st.subheader("Recommendations under these constraints")
     for name, rec in recommend(frame, samples, k).items():
         verdict = rec.recommended if rec.meets_constraints else f"none meets them (closest: {rec.recommended})"
-        st.markdown(f"**{name}**: {verdict}")
+        st.markdown(f"**{esc(name)}**: {esc(verdict)}")
         for s, why in rec.excluded.items():
-            st.caption(f"excluded {s}: {why}")
+            st.caption(f"excluded {esc(s)}: {esc(why)}")

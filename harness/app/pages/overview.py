@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from harness.app.common import constraints, load
+from harness.app.common import constraints, esc, load
 from harness.recommend import recommend
 from harness.metrics import headlines
 from harness.views import matrix
@@ -23,17 +23,17 @@ if data is not None:
     st.plotly_chart(fig, width="stretch")
     k = constraints()
     st.subheader("Recommendations")
-    st.caption(f"assuming {k.describe()} (change them on the Constraints page)")
+    st.caption(f"assuming {esc(k.describe())} (change them on the Constraints page)")
     for name, rec in recommend(frame, samples, k).items():
         with st.container(border=True):
-            head = f"**{name}**: recommended **{rec.recommended}**"
+            head = f"**{esc(name)}**: recommended **{esc(rec.recommended)}**"
             if rec.runner_up:
-                head += f", runner-up {rec.runner_up}"
+                head += f", runner-up {esc(rec.runner_up)}"
             if not rec.meets_constraints:
                 head += " (no strategy meets the constraints: closest shown)"
             st.markdown(head)
-            st.markdown("\n".join(f"- {line}" for line in rec.rationale))
+            st.markdown("\n".join(f"- {esc(line)}" for line in rec.rationale))
             if rec.flips:
-                st.markdown("**Would change:** " + "; ".join(rec.flips))
+                st.markdown("**Would change:** " + "; ".join(esc(f) for f in rec.flips))
             for c in rec.caveats:
-                st.warning(c)
+                st.warning(esc(c))

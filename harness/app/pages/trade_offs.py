@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from harness.app.common import load
+from harness.app.common import esc, load
 from harness.views import qlora_vs_lora, tradeoff_points
 
 st.title("Trade-offs")
@@ -27,7 +27,7 @@ if data is not None:
         fig.update_traces(textposition="top center")
         col.plotly_chart(fig, width="stretch")
     kinds = ", ".join(sorted(set(sub["memory_kind"])))
-    st.caption(f"memory measured as {kinds} (cuda: torch peak allocated; cpu_rss: process peak resident memory)")
+    st.caption(f"memory measured as {esc(kinds)} (cuda: torch peak allocated; cpu_rss: process peak resident memory)")
     left, right = st.columns(2)
     left.plotly_chart(px.bar(sub, x="strategy", y="train_min", title="training time (min)"), width="stretch")
     right.plotly_chart(px.bar(sub, x="strategy", y="peak_gb", title="peak memory (GB)"), width="stretch")
