@@ -27,6 +27,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _cmd_scenarios_list(args: argparse.Namespace) -> int:
     from harness.config import builtin_scenario_paths, load_scenario
+    from harness.slices import assign, counts
 
     paths = [Path(p) for p in args.paths] or builtin_scenario_paths()
     rows = []
@@ -34,8 +35,10 @@ def _cmd_scenarios_list(args: argparse.Namespace) -> int:
         s = load_scenario(p)
         sizes = "  ".join(f"{name} {v.train}/{v.eval}" for name, v in s.spec.profiles.items())
         update = f" +update {len(s.eval_update)}" if s.eval_update else ""
-        rows.append((s.name, s.kind, f"{len(s.corpus)} docs{update}", sizes, str(p)))
-    header = ("name", "kind", "corpus", "train/eval per profile", "file")
+        slices = "  ".join(f"{name} " + "/".join(str(n) for n in counts(assign(s.eval_for(name), s.train_for(name))).values())
+                           for name in s.spec.profiles)
+        rows.append((s.name, s.kind, f"{len(s.corpus)} docs{update}", sizes, slices, str(p)))
+    header = ("name", "kind", "corpus", "train/eval per profile", "eval seen/composed/unseen per profile", "file")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     for r in [header] + rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

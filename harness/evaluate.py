@@ -17,11 +17,12 @@ from harness.data import Document, EvalItem, TrainItem
 from harness.generation import generate
 from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
-from harness.metrics import column
+from harness.metrics import column, sliced
 from harness.prompts import closed_book, with_sources
 from harness.retrieval_metrics import retrieval_scores
 from harness.scorers import SCORERS, Scorer
 from harness.scorers.business_flow import first_json_object
+from harness.slices import slice_of
 
 TRAIN_SAMPLE = 24  # training items answered for train_accuracy (the first N of the profile's slice)
 N_ITEMS = {"eval": "n_items", "update": "n_items_updated", "train": "n_items_train"}
@@ -64,6 +65,7 @@ class _Set:
         self.answers: list[str] = []
         self.scores: list[dict[str, float | None]] = []
         self.extra: list[dict[str, Any]] = [{} for _ in items]
+        self.slices: list[str | None] = [None for _ in items]
 
     def prepare(self, system: str, retrieval: bool, index: Any, top_k: int) -> None:
         if retrieval:
@@ -86,6 +88,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask) -> dict[str
     retrieval = strategy.retrieval
     scorer = SCORERS.get(scenario.spec.scorer)
     system = scenario.spec.system_prompt
+    trained_on = scenario.train_for(task.profile_name)  # what a fine-tuned cell of this profile saw
     sets = [_Set("eval", scenario.eval_for(task.profile_name), scenario.corpus)]
     if scenario.eval_update:
         sets.append(_Set("update", scenario.eval_update_for(task.profile_name), scenario.corpus_update))
@@ -134,8 +137,22 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask) -> dict[str
         for key in keys:
             out[column(s.label, key)] = _mean([sc.get(key) for sc in s.scores])
         out[N_ITEMS[s.label]] = len(s.items)
+    _per_slice(sets, trained_on, out)
     out["samples"] = [_sample(s, n) for s in sets + ([train_set] if train_set else []) for n in range(len(s.items))]
     return out
+
+
+def _per_slice(sets: list[_Set], trained_on: list[TrainItem], out: dict[str, Any]) -> None:
+    """Accuracy (and n) per slice: seen / composed / unseen on the eval set, changed on the update set."""
+    for s in sets:
+        update = s.label == "update"
+        s.slices = [slice_of(i, trained_on, update) for i in s.items]
+        for metric in sliced():
+            if metric.question_set != s.label:
+                continue
+            values = [sc.get(metric.score_key) for sc, sl in zip(s.scores, s.slices) if sl == metric.slice]
+            out[metric.name] = _mean(values)
+            out[f"n_items_{metric.slice}"] = len(values)
 
 
 def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any]) -> None:
@@ -159,11 +176,11 @@ def _retrieval_quality(s: _Set, k: int) -> None:
 def _mc_accuracy(model: Any, s: _Set, ctx: Context, system: str, out: dict[str, Any]) -> None:
     """Log-likelihood multiple choice over the same prompt the strategy answered (sources included)."""
     if any(len(i.wrong_options) != 3 for i in s.items):
-        out["mc_accuracy"] = math.nan  # the eval set carries no distractors: nothing to choose between
+        out["mc_accuracy"] = out["mc_accuracy_norm"] = math.nan  # no distractors: nothing to choose between
         return
     queries = [c[-1]["content"] for c in s.convs]
-    for sc, value in zip(s.scores, mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system)):
-        sc["mc_accuracy"] = value
+    for sc, (acc, acc_norm) in zip(s.scores, mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system)):
+        sc["mc_accuracy"], sc["mc_accuracy_norm"] = acc, acc_norm
 
 
 def _sample(s: _Set, n: int) -> dict[str, Any]:
@@ -174,5 +191,6 @@ def _sample(s: _Set, n: int) -> dict[str, Any]:
         "answer": s.answers[n], "prompt": s.convs[n][-1]["content"],
         "retrieved_ids": [r.chunk.id for r in rs], "retrieved_doc_ids": [r.chunk.doc_id for r in rs],
         "retrieved_texts": [r.chunk.text for r in rs],
-        "gold_doc_ids": list(item.gold_doc_ids), "changed": item.changed, "scores": s.scores[n], **s.extra[n],
+        "gold_doc_ids": list(item.gold_doc_ids), "changed": item.changed, "slice": s.slices[n],
+        "scores": s.scores[n], **s.extra[n],
     }

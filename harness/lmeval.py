@@ -65,8 +65,11 @@ def write_task(out_dir: Path, name: str, records: list[dict[str, Any]], descript
     return path
 
 
-def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str, batch_size: int = 8) -> list[float]:
-    """Per-record 0/1 (the reference has the highest log-likelihood), in record order, via simple_evaluate."""
+def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str,
+              batch_size: int = 8) -> list[tuple[float, float]]:
+    """Per record, in record order, via simple_evaluate: (acc, acc_norm), each 0/1. acc: the reference has the
+    highest summed log-likelihood, which favours short options; acc_norm: the highest per character of the
+    option (lm-eval's length normalisation), which does not."""
     import datasets
     import lm_eval.api.task as lm_task
 
@@ -82,7 +85,8 @@ def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
         lm_task.tqdm = real_tqdm
 
 
-def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str, batch_size: int) -> list[float]:
+def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str,
+              batch_size: int) -> list[tuple[float, float]]:
     import lm_eval
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
@@ -108,7 +112,7 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
         out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=tasks,
                                       apply_chat_template=True, system_instruction=system, log_samples=True,
                                       bootstrap_iters=0, verbosity="ERROR")
-    by_doc = {s["doc_id"]: float(s["acc"]) for s in out["samples"][name]}
+    by_doc = {s["doc_id"]: (float(s["acc"]), float(s["acc_norm"])) for s in out["samples"][name]}
     return [by_doc[i] for i in range(len(records))]
 
 

@@ -19,8 +19,10 @@ QuestionSet = Literal["eval", "update", "train"]
 Group = Literal["quality", "retrieval", "cost", "training"]
 
 
-def column(question_set: str, key: str) -> str:
-    """The results column of a per-item score `key` averaged over a question set."""
+def column(question_set: str, key: str, slice_: str | None = None) -> str:
+    """The results column of a per-item score `key` averaged over a question set (or one slice of it)."""
+    if slice_:
+        return f"{key}_{slice_}"
     return {"eval": key, "update": f"{key}_updated", "train": f"train_{key}"}[question_set]
 
 
@@ -38,6 +40,7 @@ class Metric:
     short: str = ""  # its header in the terminal summary and a column of the report's evidence table ('' = neither)
     report: str = ""  # its header in the report's evidence table
     display: Literal["num", "ci", "gb", "min"] = "num"  # how the report writes it: value, value [CI], GB, minutes
+    slice: str | None = None  # the mean over one slice of the question set (harness.slices) only
 
     @property
     def score_key(self) -> str:
@@ -48,9 +51,10 @@ class Metric:
         return bool(self.short)
 
     def __post_init__(self) -> None:
-        if self.question_set and column(self.question_set, self.score_key) != self.name:
+        expected = column(self.question_set, self.score_key, self.slice) if self.question_set else self.name
+        if expected != self.name:
             raise ValueError(f"metric {self.name}: the mean of '{self.score_key}' over the {self.question_set} set "
-                             f"is the column {column(self.question_set, self.score_key)}")
+                             f"is the column {expected}")
         if (self.interval or self.compared) and not self.question_set:
             raise ValueError(f"metric {self.name}: intervals and tests need per-item scores (a question_set)")
 
@@ -81,8 +85,13 @@ def compared() -> tuple[str, ...]:
 
 
 def headlines() -> dict[str, str]:
-    """The metrics a reader picks as the headline (the app's heat map): those with an interval."""
-    return {m.name: m.label for m in all_metrics() if m.interval}
+    """The metrics a reader picks as the headline (the app's heat map): those with an interval, then the slices."""
+    return {m.name: m.label for m in all_metrics() if m.interval or m.slice}
+
+
+def sliced() -> list[Metric]:
+    """The per-slice accuracies (seen / composed / unseen, and changed on the update set), in table order."""
+    return [m for m in all_metrics() if m.slice]
 
 
 def shown() -> list[Metric]:
@@ -116,8 +125,10 @@ for _m in (
            short="train_acc", report="on own training items"),
     Metric("faithfulness", "faithfulness", "quality", "eval", interval=True, compared=True, short="faithful",
            report="faithfulness"),
-    Metric("mc_accuracy", "multiple-choice accuracy (lm-eval)", "quality", "eval", interval=True, compared=True,
-           short="mc_acc", report="MC accuracy"),
+    Metric("mc_accuracy", "multiple-choice accuracy (lm-eval acc: summed log-likelihood)", "quality", "eval",
+           interval=True, compared=True, short="mc_acc", report="MC accuracy"),
+    Metric("mc_accuracy_norm", "multiple-choice accuracy, length-normalised (lm-eval acc_norm)", "quality", "eval",
+           interval=True, compared=True, short="mc_norm", report="MC acc_norm"),
     Metric("hit_at_k", "hit@k (a gold document among the retrieved)", "retrieval", "eval", short="hit_at_k",
            report="hit@k"),
     Metric("train_seconds", "training time (s)", "cost", higher_is_better=False, digits=0, short="train_s",
@@ -126,6 +137,15 @@ for _m in (
            report="peak memory", display="gb"),
     Metric("seconds_per_answer", "seconds per answer", "cost", higher_is_better=False, short="s/answer",
            report="s/answer"),
+    # accuracy per slice (harness.slices): is the score generalisation, or recall of what was trained?
+    Metric("accuracy_seen", "accuracy on items one training response states whole", "quality", "eval",
+           key="accuracy", slice="seen"),
+    Metric("accuracy_composed", "accuracy on items whose pieces training states apart", "quality", "eval",
+           key="accuracy", slice="composed"),
+    Metric("accuracy_unseen", "accuracy on items training does not state", "quality", "eval", key="accuracy",
+           slice="unseen"),
+    Metric("accuracy_changed", "accuracy on update items whose answer changed", "quality", "update",
+           key="accuracy", slice="changed"),
     # the scorers' sub-metrics (NaN where a scenario's scorer does not produce them)
     Metric("fact_recall", "share of required facts stated", "quality", "eval"),
     Metric("term_accuracy", "house terms used, no forbidden synonym", "quality", "eval"),

@@ -22,8 +22,16 @@ from typing import Any
 
 from harness.compare import non_dominated, paired_p
 from harness.constraints import DATA_CHANGES, STALENESS, Constraints
+from harness.metrics import get as metric
+from harness.metrics import sliced
 from harness.results import UNDER_TRAINED_BELOW, under_trained_note
 from harness.stats import ALPHA
+
+# accuracy at or below this for every strategy: the measured model writes (almost) no right answer here,
+# so accuracy cannot separate the strategies and partial credit must (one item of 24 is 0.04)
+NEAR_ZERO = 0.05
+# the scorers' partial credit, most specific first: right JSON fields, stated facts, overlapping words
+PARTIAL_CREDIT = ("field_accuracy", "fact_recall", "token_f1")
 
 @dataclass
 class Candidate:
@@ -38,6 +46,10 @@ class Candidate:
     cites_sources: bool
     train_accuracy: float
     n_seeds: int
+    mc_norm: float = math.nan  # length-normalised multiple choice: does it recognise the answer?
+    recognises_not_writes: bool = False  # multiple choice clearly above writing (intervals apart)
+    partial: dict[str, float] = field(default_factory=dict)  # partial-credit metrics (fact_recall, ...)
+    by_slice: dict[str, list[float]] = field(default_factory=dict)  # slice -> [accuracy, n items]
     effective_accuracy: float = math.nan
     cost: float = math.nan
     score: float = math.nan
@@ -89,6 +101,10 @@ def candidates_from(frame: Any) -> dict[str, list[Candidate]]:
             faithfulness=mean("faithfulness"), peak_gb=peak, memory_kind=str(g["memory_kind"].iloc[0]),
             train_hours=_nz(mean("train_seconds")) / 3600, seconds_per_answer=mean("seconds_per_answer"),
             cites_sources=bool(g["retrieves"].iloc[0]), train_accuracy=mean("train_accuracy"), n_seeds=len(g),
+            mc_norm=mean("mc_accuracy_norm"), recognises_not_writes=bool(g["recognises_not_writes"].fillna(False).any()),
+            partial={m: mean(m) for m in (*PARTIAL_CREDIT, "json_valid_rate") if not math.isnan(mean(m))},
+            by_slice={m.slice: [mean(m.name), mean(f"n_items_{m.slice}")] for m in sliced()
+                      if _nz(mean(f"n_items_{m.slice}")) > 0},
         ))
     return out
 
@@ -129,8 +145,22 @@ def _score(cands: list[Candidate], k: Constraints) -> None:
         c.score = k.w_accuracy * c.effective_accuracy + k.w_faithfulness * _nz(c.faithfulness) - k.w_cost * c.cost
 
 
-def _tests(k: Constraints, has_update: bool) -> list[tuple[str, str, str]]:
+def _partial_metric(cands: list[Candidate]) -> str | None:
+    """The partial-credit metric every candidate has, most specific first (None: the scorer gives none)."""
+    return next((m for m in PARTIAL_CREDIT if all(m in c.partial for c in cands)), None)
+
+
+def _score_partial(cands: list[Candidate], k: Constraints, partial: str) -> None:
+    """When nobody writes right answers: rank by partial credit instead of accuracy, and drop faithfulness,
+    which also rewards fluent wrong answers (a field value found in the evidence counts as supported)."""
+    for c in cands:
+        c.score = k.w_accuracy * c.partial[partial] - k.w_cost * c.cost
+
+
+def _tests(k: Constraints, has_update: bool, partial: str | None = None) -> list[tuple[str, str, str]]:
     """(label, eval_set, score key) of the metrics whose weight is non-zero: a tie needs noise on all."""
+    if partial:
+        return [(partial, "eval", partial)]
     u = STALENESS[k.data_changes] if has_update else 0.0
     tests = []
     if k.w_accuracy > 0 and u < 1:
@@ -159,6 +189,10 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         else:
             allowed.append(c)
     _score(cands, k)
+    floor = all(_nz(c.effective_accuracy) <= NEAR_ZERO for c in cands)
+    partial = _partial_metric(cands) if floor else None
+    if partial:
+        _score_partial(cands, k, partial)
     rec.candidates = [asdict(c) for c in sorted(cands, key=lambda c: -c.score)]
     pool = allowed
     if not allowed:
@@ -167,7 +201,7 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         pool = sorted(cands, key=lambda c: (len(_exclusions(c, k)), _overshoot(c, k), -c.score))[:1]
     ranked = sorted(pool, key=lambda c: (-c.score, c.cost))
     leader = ranked[0]
-    tests = _tests(k, has_update)
+    tests = _tests(k, has_update, partial)
     tie = [leader]
     for c in ranked[1:]:
         ps = [(paired_p(samples, scenario, leader.strategy, c.strategy, es, key), label) for label, es, key in tests]
@@ -185,9 +219,65 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     rec.runner_up = others[0].strategy if others else None
     rec.pareto = pareto_front(allowed or cands)
     rec.rationale = _rationale(rec, choice, leader, tie, tests, k, cands, has_update)
+    if floor:
+        rec.rationale.insert(0, _floor_line(cands, partial))
+    rec.rationale += _slice_lines(cands)
     rec.caveats = _caveats(rec, cands, k, has_update)
+    rec.caveats += _capacity_caveats(rec, cands, choice, floor)
     rec.summary = _summary(rec, choice, k)
     return rec
+
+
+def _floor_line(cands: list[Candidate], partial: str | None) -> str:
+    best = max(_nz(c.effective_accuracy) for c in cands)
+    line = (f"No strategy writes right answers here (accuracy at most {best:.2f} for every strategy): the measured "
+            "model is too small for this scenario, and accuracy cannot separate the strategies.")
+    if partial:
+        return line + (f" They are ranked by {partial} ({metric(partial).label}) instead; faithfulness is left out "
+                       "because it also rewards fluent wrong answers.")
+    return line + " No partial-credit measure is available: the ranking below rests on cost alone."
+
+
+def _slice_lines(cands: list[Candidate]) -> list[str]:
+    """Accuracy per slice where the strategies differ: is a lead recall of training items, or generalisation?"""
+    out = []
+    slices = [s for s in ("seen", "composed", "unseen", "changed") if any(s in c.by_slice for c in cands)]
+    for s in slices:
+        vals = [(c.strategy, c.by_slice[s]) for c in cands if s in c.by_slice]
+        accs = [v[0] for _, v in vals if not math.isnan(v[0])]
+        if len(accs) > 1 and max(accs) - min(accs) > 0:
+            n = int(vals[0][1][1])
+            out.append(f"On {s} items ({n}): " + ", ".join(f"{st} {v[0]:.2f}" for st, v in vals) + ".")
+    if slices and not out:
+        out.append("The strategies score the same on every slice (" + ", ".join(slices) + ").")
+    return out
+
+
+def _capacity_caveats(rec: Recommendation, cands: list[Candidate], choice: Candidate, floor: bool) -> list[str]:
+    """Where the numbers are limited by the model under test, say so next to the recommendation."""
+    out = []
+    recog = [c for c in cands if c.recognises_not_writes]
+    by_mc = sorted((c for c in cands if not math.isnan(c.mc_norm)), key=lambda c: -c.mc_norm)
+    if recog:
+        names = ", ".join(f"{c.strategy} (picks {c.mc_norm:.2f} in multiple choice, writes {c.accuracy:.2f})"
+                          for c in recog)
+        top = f"; multiple choice ranks {by_mc[0].strategy} first ({by_mc[0].mc_norm:.2f})" if by_mc else ""
+        out.append(f"The measured model recognises the right answer but does not write it: {names}. That is a "
+                   f"capacity limit of the model under test, which a larger target model may not share: the choice "
+                   f"of {choice.strategy} holds for the measured model{top}. Re-run on the model you will deploy "
+                   "(harness run --model PATH, on a GPU) before buying on this.")
+    if floor:
+        fmt = sorted((c for c in cands if "json_valid_rate" in c.partial), key=lambda c: -c.partial["json_valid_rate"])
+        shows = [f"{by_mc[0].strategy} recognises the answer most often (multiple choice {by_mc[0].mc_norm:.2f})"
+                 ] if by_mc else []
+        if fmt:
+            shows.append(f"{fmt[0].strategy} writes the asked format most often (valid JSON "
+                         f"{fmt[0].partial['json_valid_rate']:.2f})")
+        out.append("No strategy answers this scenario with the measured model. What the measurements do show: "
+                   + ("; ".join(shows) if shows else "nothing that separates the strategies")
+                   + ". A model that writes these answers needs more capacity: re-run with a larger one "
+                     "(harness run --model PATH).")
+    return out
 
 
 def _fmt_c(c: Candidate) -> str:

@@ -25,7 +25,7 @@ from harness.metrics import Metric, shown
 from harness.constraints import Constraints
 from harness.recommend import Recommendation, recommend
 from harness.results import read_comparisons, read_run
-from harness.views import matrix, tradeoff_points
+from harness.views import matrix, slice_table, tradeoff_points
 
 # the smallest common GPU memory classes a measured CUDA peak fits in
 GPU_CLASSES = [(8, "an 8 GB GPU (e.g. RTX 4060)"), (16, "a 16 GB GPU (e.g. T4, RTX 4080)"),
@@ -183,6 +183,14 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
                                            _num(c["diff"]), _num(c["p_value"], 3),
                                            "significant" if c["significant"] else "within noise"]
                                           for _, c in sel.iterrows()])))
+        slices = slice_table(r.frame[r.frame["scenario"] == name])
+        if len(slices.columns) > 2:
+            heads = [c for c in slices.columns if c not in ("scenario", "strategy")]
+            blocks.append(("p", "Accuracy by slice (seen: one training response states the whole answer; composed: "
+                                "training states its pieces apart; unseen: training never states a piece; changed: "
+                                "the corpus update changed the answer):"))
+            blocks.append(("table", (["strategy", *heads], [[row["strategy"], *(_num(row[h]) for h in heads)]
+                                                            for _, row in slices.iterrows()])))
         secs.append((f"Evidence: {name}", blocks))
 
     secs.append(("Charts", [("chart", c) for c in r.charts]))

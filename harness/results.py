@@ -24,13 +24,20 @@ FLAG_COLUMNS = ["retrieves", "fine_tuned", "four_bit"]
 PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_commit", "harness_version",
                       "versions", "cell_key", "created_at"]
 # beside the metrics (harness.metrics): how many items each set had, and how a value was measured
-COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train"]
+COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train", "n_items_seen", "n_items_composed", "n_items_unseen",
+                 "n_items_changed"]
 DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_cached", "train_reused_from"]
+# derived when the run folder is written (with_intervals): the model picks the right answer in multiple
+# choice (acc_norm) clearly more often than it writes it and than chance (intervals apart): a capacity
+# limit of the model under test
+DIAGNOSTIC_COLUMNS = ["recognises_not_writes"]
+MC_CHANCE = 0.25  # the reference and three wrong options: picking at random is right a quarter of the time
 
 
 def columns() -> list[str]:
     """The results contract, in order; NaN/None where a column does not apply (a closed-book cell has no index)."""
-    return ID_COLUMNS + FLAG_COLUMNS + metric_columns() + COUNT_COLUMNS + DESCRIPTOR_COLUMNS + PROVENANCE_COLUMNS
+    return (ID_COLUMNS + FLAG_COLUMNS + metric_columns() + COUNT_COLUMNS + DESCRIPTOR_COLUMNS + DIAGNOSTIC_COLUMNS
+            + PROVENANCE_COLUMNS)
 
 
 # a fine-tuned cell below this on its own training items did not learn them: flagged, not blamed
@@ -80,6 +87,7 @@ class Sample(_Open):
     retrieved_texts: list[str] = []
     gold_doc_ids: list[str] = []
     claims: list[dict[str, Any]] = []
+    slice: str | None = None  # seen | composed | unseen | changed (harness.slices); None for training items
 
 
 class ManifestCell(_Open):
@@ -221,7 +229,8 @@ def item_scores(samples: list[dict[str, Any]], eval_set: str, key: str, scenario
 
 
 def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row plus 95% bootstrap intervals of its headline metrics, computed from its per-item scores.
+    """The row plus what is derived from its per-item scores: 95% bootstrap intervals of its headline
+    metrics, and the recognises-but-cannot-write diagnostic (multiple choice's interval above accuracy's).
 
     Derived when the run folder is written, not stored in the cell, so every cell gets them the
     same way whenever it was computed.
@@ -231,6 +240,9 @@ def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[s
         scores = list(item_scores(samples, eval_set, key).values())
         if scores:
             out[f"{column}_ci_low"], out[f"{column}_ci_high"] = bootstrap_ci(scores)
+    recognised, written = out.get("mc_accuracy_norm_ci_low"), out.get("accuracy_ci_high")
+    out["recognises_not_writes"] = bool(recognised is not None and written is not None
+                                        and recognised > max(written, MC_CHANCE))
     return out
 
 

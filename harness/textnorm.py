@@ -7,6 +7,7 @@ so a fact counts the same way in both places.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -34,6 +35,7 @@ def _canonical_unit(unit: str) -> str:
     return unit.lower()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and called for the same texts over and over (scoring, slices)
 def normalize(text: str) -> str:
     """Lower-case, NFKC, thousands separators dropped, units in one spelling, single spaces."""
     text = unicodedata.normalize("NFKC", text)

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from harness.compare import non_dominated, seed_summary
-from harness.metrics import shown
+from harness.metrics import shown, sliced
 from harness.results import UNDER_TRAINED_BELOW, under_trained_note
 
 
@@ -71,6 +71,23 @@ def qlora_vs_lora(frame: Any) -> Any:
             rows.append({"scenario": scenario, "lora_train_s": lt, "qlora_train_s": qt,
                          "time_ratio": qt / lt if lt else math.nan, "lora_peak_mb": lm, "qlora_peak_mb": qm,
                          "memory_ratio": qm / lm if lm else math.nan, "memory_kind": str(l["memory_kind"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def slice_table(frame: Any) -> Any:
+    """Per (scenario, strategy): accuracy on each slice (seen / composed / unseen / changed) and its item count,
+    mean over seeds; slices a scenario does not have are left out."""
+    import pandas as pd
+
+    ok = ok_rows(frame)
+    rows = []
+    for (scenario, strategy), g in ok.groupby(["scenario", "strategy"], sort=False):
+        row: dict[str, Any] = {"scenario": scenario, "strategy": strategy}
+        for m in sliced():
+            n = g[f"n_items_{m.slice}"].astype(float).mean()
+            if n == n and n > 0:
+                row[f"{m.slice} (n={int(n)})"] = float(g[m.name].astype(float).mean())
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -140,6 +157,10 @@ def summary_table(frame: Any) -> str:
         t = r.get("train_accuracy")
         if r["status"] == "ok" and t is not None and t == t and t < UNDER_TRAINED_BELOW:
             lines.append(f"{r['scenario']}: {under_trained_note(r['strategy'], t, bool(r['retrieves']))}")
+    for _, r in frame[frame["status"] == "ok"].iterrows():
+        if r.get("recognises_not_writes") is True or r.get("recognises_not_writes") == 1:
+            lines.append(f"{r['scenario']}: {r['strategy']} recognises but cannot write: multiple choice "
+                         f"{r['mc_accuracy_norm']:.2f} vs accuracy {r['accuracy']:.2f} (a limit of the measured model)")
     for _, r in frame[frame["status"] != "ok"].iterrows():
         lines.append(f"{r['scenario']}/{r['strategy']}: {r['status']}: {r['error']}")
     return "\n".join(lines)

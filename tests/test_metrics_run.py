@@ -116,9 +116,11 @@ def test_export_lm_eval_writes_a_task_lm_eval_loads(tmp_path: Path, capsys: pyte
     assert "harness_multi_fact_qa" in tm.all_tasks
 
 
-def test_mc_accuracy_follows_the_gold_position(tiny_llama: Path) -> None:
-    """Summed log-likelihood favours a one-token choice over 40-token ones on any model: with the reference
-    short the accuracy is 1, with the reference long it is 0, wherever the reference was placed."""
+def test_mc_accuracy_and_its_length_normalised_twin_on_options_of_unequal_length(tiny_llama: Path) -> None:
+    """Summed log-likelihood (acc) favours a one-token choice over 40-token ones on any model: with the
+    reference short acc is 1, with the reference long it is 0, wherever the reference was placed. acc_norm
+    divides by the option's length in characters, so on a random model it leans the other way: it is the
+    figure to read when options differ in length, and harness reports both."""
     from harness.data import EvalItem
     from harness.lmeval import mc_records, mc_scores
     from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
@@ -131,8 +133,8 @@ def test_mc_accuracy_follows_the_gold_position(tiny_llama: Path) -> None:
         return [EvalItem(id=f"i{n}", question=f"Question {n}?", reference=reference, gold_doc_ids=["D"],
                          wrong_options=[wrong + f" {k}" for k in range(3)]) for n in range(6)]
 
-    assert mc_scores(model, tok, mc_records(items("Yes", long)), "S") == [1.0] * 6
-    assert mc_scores(model, tok, mc_records(items(long, "Yes")), "S") == [0.0] * 6
+    assert mc_scores(model, tok, mc_records(items("Yes", long)), "S") == [(1.0, 0.0)] * 6
+    assert mc_scores(model, tok, mc_records(items(long, "Yes")), "S") == [(0.0, 1.0)] * 6
 
 
 @pytest.mark.parametrize("adapter", [False, True])

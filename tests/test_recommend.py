@@ -160,3 +160,69 @@ def test_cli_recommend_json_and_bad_run_folder(tmp_path: Path, capsys: pytest.Ca
     with pytest.raises(SystemExit) as exc:  # argparse: usage line + one error line, exit 2
         main(["recommend", "--run", str(run), "--data-changes", "hourly"])
     assert exc.value.code == 2
+
+
+def _with_partial(frame: pd.DataFrame, samples: list[dict], metric: str, per_strategy: dict[str, list[float]]) -> None:
+    """Give each strategy per-item partial-credit scores (and their mean in its row)."""
+    for s in samples:
+        if s["eval_set"] == "eval":
+            s["scores"][metric] = per_strategy[s["strategy"]][int(s["item_id"][1:])]
+    for strategy, values in per_strategy.items():
+        frame.loc[frame["strategy"] == strategy, metric] = sum(values) / len(values)
+
+
+def test_when_nobody_writes_right_answers_partial_credit_ranks_and_faithfulness_does_not() -> None:
+    """Seen on a held-out set: every strategy at 0.00 and the most expensive one chosen on faithfulness alone.
+    Now the rationale says the model is too small, ranks by fact_recall, and never by faithfulness."""
+    spec = {"baseline": {"acc": hits(0), "mem_gb": 1.0, "faith": 0.1},
+            "rag": {"acc": hits(0), "mem_gb": 2.0, "retrieval": True, "faith": 0.1},
+            "raft": {"acc": hits(0), "mem_gb": 13.6, "retrieval": True, "faith": 0.9, "train_s": 576, "train_acc": 1.0}}
+    frame, samples = make_run(spec)
+    _with_partial(frame, samples, "fact_recall", {"baseline": [0.0] * N, "rag": [0.5] * N, "raft": [0.1] * N})
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.recommended == "rag"
+    assert rec.rationale[0].startswith("No strategy writes right answers here (accuracy at most 0.00 for every "
+                                       "strategy): the measured model is too small for this scenario")
+    assert "ranked by fact_recall" in rec.rationale[0] and "faithfulness is left out" in rec.rationale[0]
+    assert rec.beaten_on["raft"] == "fact_recall" and rec.beaten_on["baseline"] == "fact_recall"
+    assert any(c.startswith("No strategy answers this scenario with the measured model.") for c in rec.caveats)
+
+
+def test_a_secondary_metric_that_rewards_wrong_answers_does_not_pick_the_winner() -> None:
+    """Seen on a business flow: lora at 0.07 chosen over raft at 0.10 because its wrong JSON actions scored
+    faithfulness 0.93. Below the near-zero bar, field accuracy decides, not faithfulness."""
+    spec = {"lora": {"acc": hits(1), "mem_gb": 3.0, "faith": 0.93, "train_s": 300, "train_acc": 1.0},
+            "raft": {"acc": hits(1, offset=5), "mem_gb": 3.0, "retrieval": True, "faith": 0.2, "train_s": 300,
+                     "train_acc": 1.0}}
+    frame, samples = make_run(spec)
+    _with_partial(frame, samples, "field_accuracy", {"lora": [0.2] * N, "raft": [0.8] * N})
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.recommended == "raft" and "ranked by field_accuracy" in rec.rationale[0]
+
+
+def test_recognises_but_cannot_write_is_said_next_to_the_choice() -> None:
+    from harness.results import with_intervals
+
+    frame, samples = make_run({"baseline": {"acc": hits(0), "mem_gb": 1.0},
+                               "rag": {"acc": hits(6), "mem_gb": 2.0, "retrieval": True},
+                               "lora": {"acc": hits(8), "mem_gb": 3.0, "train_s": 600, "train_acc": 1.0}})
+    mc = {"baseline": [1.0 if i < 6 else 0.0 for i in range(N)], "rag": [1.0] * 23 + [0.0],
+          "lora": [1.0 if i < 10 else 0.0 for i in range(N)]}
+    _with_partial(frame, samples, "mc_accuracy_norm", mc)
+    rows = [with_intervals(r, [s for s in samples if s["strategy"] == r["strategy"]])
+            for r in frame.to_dict("records")]
+    assert [r["recognises_not_writes"] for r in rows] == [False, True, False]
+    rec = recommend(to_frame(rows), samples, Constraints())["sc"]
+    caveat = next(c for c in rec.caveats if c.startswith("The measured model recognises the right answer"))
+    assert "rag (picks 0.96 in multiple choice, writes 0.25)" in caveat
+    assert f"the choice of {rec.recommended} holds for the measured model; multiple choice ranks rag first" in caveat
+
+
+def test_the_rationale_names_the_slices_where_strategies_differ() -> None:
+    frame, samples = make_run(BASE)
+    for strategy, (seen, unseen) in {"baseline": (0.0, 0.0), "rag": (0.8, 0.8), "lora": (1.0, 0.0)}.items():
+        sel = frame["strategy"] == strategy
+        frame.loc[sel, ["accuracy_seen", "accuracy_unseen", "n_items_seen", "n_items_unseen"]] = [seen, unseen, 12, 12]
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert "On seen items (12): baseline 0.00, rag 0.80, lora 1.00." in rec.rationale
+    assert "On unseen items (12): baseline 0.00, rag 0.80, lora 0.00." in rec.rationale

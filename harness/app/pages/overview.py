@@ -8,7 +8,7 @@ import streamlit as st
 from harness.app.common import constraints, esc, load
 from harness.recommend import recommend
 from harness.metrics import headlines
-from harness.views import matrix
+from harness.views import matrix, slice_table
 
 st.title("Which strategy, per scenario?")
 data = load()
@@ -21,6 +21,12 @@ if data is not None:
     fig = px.imshow(table, text_auto=".2f", zmin=0, zmax=1, color_continuous_scale="Blues", aspect="auto",
                     labels={"color": metric})
     st.plotly_chart(fig, width="stretch")
+    slices = slice_table(frame)
+    if len(slices.columns) > 2:
+        st.subheader("Accuracy by slice")
+        st.caption("seen: one training response states the whole answer; composed: training states its pieces "
+                   "apart; unseen: training never states a piece; changed: the corpus update changed the answer")
+        st.dataframe(slices, hide_index=True)
     k = constraints()
     st.subheader("Recommendations")
     st.caption(f"assuming {esc(k.describe())} (change them on the Constraints page)")
