@@ -43,7 +43,7 @@ def main() -> None:
     ref = resolve_model(a.model)
     tok = load_tokenizer(ref)
     data = examples(a.scenario, 24)
-    cfg = replace(PROFILES["quick"].train, steps=a.steps, batch_size=8)  # the default run's LoRA settings
+    cfg = replace(PROFILES["quick"].train, steps=a.steps, epochs=None, batch_size=8)  # the default run's LoRA settings
     res: dict[str, list[tuple[float, float, str]]] = {"lora": [], "qlora": []}
     for r in range(a.repeats):
         for name in ("lora", "qlora"):

@@ -89,7 +89,7 @@ def main() -> None:
     tok = load_tokenizer(ref)
     data = examples(a.scenario, a.examples)
     # the quick profile's LoRA settings (r 16 on every linear projection, lr 2e-3, no dropout), fewer steps
-    cfg = replace(PROFILES["quick"].train, steps=a.steps, batch_size=8)
+    cfg = replace(PROFILES["quick"].train, steps=a.steps, epochs=None, batch_size=8)
     bf16 = cpu_has_bf16()
     runs: dict[str, list[tuple[float, float]]] = {}
     configs = [("trainer+peft fp32", lambda: run_trainer(ref, tok, data, cfg, False))]

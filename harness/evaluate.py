@@ -12,7 +12,7 @@ import math
 import statistics
 from typing import Any
 
-from harness.cell import CellTask, Context, Strategy
+from harness.cell import CellTask, Context, Example, Strategy
 from harness.data import Document, EvalItem, TrainItem
 from harness.generation import generate
 from harness.lmeval import mc_records, mc_scores
@@ -83,7 +83,12 @@ class _Set:
         return [[_passage(docs[g]) for g in i.gold_doc_ids if g in docs] for i in self.items]
 
 
-def answer_and_score(model: Any, strategy: Strategy, task: CellTask) -> dict[str, Any]:
+def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
+                     trained_on_examples: list[Example] | None = None) -> dict[str, Any]:
+    """Answer and score the cell's question sets. A cell that trained its own adapter is asked its training
+    items with the very prompts it was trained on (`trained_on_examples`: RAFT's gold and distractor sources
+    too), so train_accuracy measures what training injected; a reused adapter answers them as its strategy
+    answers (with retrieval for hybrid)."""
     scenario, ctx, prof = task.scenario, task.ctx, task.profile
     retrieval = strategy.retrieval
     scorer = SCORERS.get(scenario.spec.scorer)
@@ -119,7 +124,10 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask) -> dict[str
         out["index_seconds"], out["index_mb"] = index.build_seconds, index.size_mb
 
     if train_set is not None:
-        train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k)
+        if strategy.train and trained_on_examples is not None:
+            train_set.convs = [messages for messages, _ in trained_on_examples[: len(train_set.items)]]
+        else:
+            train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k)
         train_set.answers = generate(model, ctx.tokenizer(), train_set.convs, prof.max_new_tokens, prof.gen_batch,
                                      on_batch=ctx.progress.answer_callback(len(train_set.items), "train")).texts
 

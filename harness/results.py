@@ -26,7 +26,8 @@ PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_c
 # beside the metrics (harness.metrics): how many items each set had, and how a value was measured
 COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train", "n_items_seen", "n_items_composed", "n_items_unseen",
                  "n_items_changed"]
-DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_cached", "train_reused_from"]
+DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_budget", "train_cached",
+                      "train_reused_from"]
 # derived when the run folder is written (with_intervals): the model picks the right answer in multiple
 # choice (acc_norm) clearly more often than it writes it and than chance (intervals apart): a capacity
 # limit of the model under test

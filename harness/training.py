@@ -6,6 +6,7 @@ teach the model never to stop); labels are masked by position instead.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -21,9 +22,11 @@ IGNORE = -100
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int
+    steps: int | None  # fixed optimizer steps; None: they follow the data (epochs, capped by max_steps)
     batch_size: int
     lr: float
+    epochs: float | None = None  # passes over the training set: a scenario of 60 items trains as well as one of 24
+    max_steps: int | None = None  # the cap on epochs-based steps (what a CPU profile can afford)
     r: int = 16
     alpha: int = 32
     dropout: float = 0.05
@@ -34,6 +37,21 @@ class TrainConfig:
     autocast: str = "auto"
     # run the tokens every example starts with once per step (same loss and gradients; see answer_loss)
     share_prefix: bool = True
+
+
+def planned_steps(cfg: TrainConfig, n_examples: int) -> tuple[int, str]:
+    """(optimizer steps, how the budget was set): the row says which, so an under-trained cell can be traced."""
+    if cfg.epochs is None:
+        if cfg.steps is None:
+            raise ValueError("TrainConfig needs steps or epochs")
+        return cfg.steps, f"{cfg.steps} steps (fixed)"
+    batch = max(1, min(cfg.batch_size, n_examples))
+    want = max(1, math.ceil(cfg.epochs * n_examples / batch))
+    steps = min(want, cfg.max_steps) if cfg.max_steps else want
+    how = f"{cfg.epochs:g} epochs of {n_examples} examples at batch {batch} = {want} steps"
+    if steps < want:
+        how += f", capped at {steps} ({steps * batch / max(n_examples, 1):.1f} epochs)"
+    return steps, how
 
 
 @dataclass
@@ -49,6 +67,7 @@ class TrainStats:
     memory: PeakMemory
     autocast: str = "none"  # the dtype training ran under autocast, or "none"
     losses: list[float] = field(default_factory=list)
+    budget: str = ""  # how the number of steps was set (planned_steps)
 
 
 def encode_example(tokenizer: Any, messages: list[Message], response: str, max_length: int) -> tuple[list[int], list[int]]:
@@ -179,17 +198,18 @@ def attach_lora(model: Any, cfg: TrainConfig, quantized: bool, seed: int | None 
 
 def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]], cfg: TrainConfig, seed: int,
           device: str, on_step: Callable[[int, float], None] | None = None) -> TrainStats:
-    """Train the (already LoRA-wrapped) `model` in place for cfg.steps optimizer steps."""
+    """Train the (already LoRA-wrapped) `model` in place for the planned optimizer steps (planned_steps)."""
     import torch
 
     torch.manual_seed(seed)
     encoded = [encode_example(tokenizer, m, r, cfg.max_length) for m, r in examples]
+    total_steps, budget = planned_steps(cfg, len(encoded))
     rng = random.Random(seed)
     order: list[int] = []
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(cfg.warmup_steps, 1)) * max(0.0, 1 - s / max(cfg.steps, 1)) ** 0.5
+        opt, lambda s: min(1.0, (s + 1) / max(cfg.warmup_steps, 1)) * max(0.0, 1 - s / max(total_steps, 1)) ** 0.5
     )
     pad = tokenizer.pad_token_id
     dev = next(model.parameters()).device
@@ -203,7 +223,7 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
     model.train()
     with track_peak_memory(device) as mem, training_attention(causal, device):
         start = time.perf_counter()
-        for step in range(cfg.steps):
+        for step in range(total_steps):
             batch = []
             while len(batch) < min(cfg.batch_size, len(encoded)):
                 if not order:
@@ -225,8 +245,8 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
         seconds = time.perf_counter() - start
     model.eval()
     return TrainStats(
-        steps=cfg.steps, seconds=seconds, tokens=tokens, tokens_per_s=tokens / seconds if seconds else float("nan"),
+        steps=total_steps, seconds=seconds, tokens=tokens, tokens_per_s=tokens / seconds if seconds else float("nan"),
         first_loss=losses[0] if losses else float("nan"), last_loss=losses[-1] if losses else float("nan"),
         trainable_params=int(trainable), total_params=int(total), memory=mem,
-        autocast=str(amp).replace("torch.", "") if amp is not None else "none", losses=losses,
+        autocast=str(amp).replace("torch.", "") if amp is not None else "none", losses=losses, budget=budget,
     )

@@ -240,3 +240,22 @@ def test_bad_model_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert err == f"error: --model {tmp_path / 'nope'}: unknown model (use 'embedded', a local HF folder, or a hub id like org/name)\n"
     assert main(["run", "--profile", "smoke", "--strategy", "magic", "--model", "embedded", "--out", str(tmp_path / "r")]) == 2
     assert capsys.readouterr().err.startswith("error: --strategy magic: unknown strategy (known: baseline, hybrid, lora, qlora, raft, rag)")
+
+
+def test_raft_is_asked_its_training_items_with_the_sources_it_was_trained_on(tmp_path: Path, tiny_llama: Path,
+                                                                             fresh_cache: Path) -> None:
+    """Seen on a user scenario: a raft cell read train_accuracy 0.00 with held-out accuracy 0.10, because its
+    own items were asked with retrieved passages, not with the gold + distractor sources it learned from."""
+    from harness.cell import CellTask
+    from harness.strategies.raft import raft_examples
+
+    opts = options(tiny_llama, tmp_path / "run", ["raft"])
+    run_matrix(opts)
+    samples = [json.loads(x) for x in (tmp_path / "run" / "samples.jsonl").read_text().splitlines()]
+    asked = [s["prompt"] for s in samples if s["eval_set"] == "train"]
+    task = CellTask(opts.scenarios[0], opts.profile, opts.model, opts.device, 0, tmp_path, None, {})  # type: ignore[arg-type]
+    trained = [messages[-1]["content"] for messages, _ in raft_examples(task)]
+    assert asked == trained[: len(asked)] and len(asked) == 8
+    assert all(p.startswith("Sources:\n[") for p in asked)
+    # held-out questions are still answered with what the retriever finds
+    assert all(s["retrieved_ids"] for s in samples if s["eval_set"] == "eval")

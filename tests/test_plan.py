@@ -56,7 +56,7 @@ def test_a_scoring_change_keeps_the_adapter_key_and_changes_the_cell_key(scenari
     assert cell_key(scenario, "lora", smoke, MODEL, 0, CPU, {}, scoring="claims-offline") != cell_key(
         scenario, "lora", smoke, MODEL, 0, CPU, {}, scoring="ragas-judge:x@http://h")
     # what training depends on does change it
-    more_steps = dataclasses.replace(smoke, train=dataclasses.replace(smoke.train, steps=smoke.train.steps + 1))
+    more_steps = dataclasses.replace(smoke, train=dataclasses.replace(smoke.train, epochs=smoke.train.epochs + 1))
     assert train_key(scenario, "lora", more_steps, MODEL, 0, CPU) != base
     assert train_key(scenario, "lora", smoke, MODEL, 1, CPU) != base
     assert train_key(scenario, "qlora", smoke, MODEL, 0, CPU) != base

@@ -62,6 +62,7 @@ class TrainRecord:
     train_peak_memory_mb: float
     adapter_mb: float
     adapter_path: str
+    train_budget: str  # how the number of steps was set (training.planned_steps)
 
     def columns(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -93,14 +94,16 @@ class TrainRecord:
 def execute(strategy: Strategy, task: CellTask) -> dict[str, Any]:
     """Run one cell; returns the row's measured fields and the per-item samples under 'samples'."""
     try:
-        model, row = _model_and_training(strategy, task)
-        return _score(model, strategy, task, row)
+        examples = examples_of(strategy)(task) if strategy.train else None
+        model, row = _model_and_training(strategy, task, examples)
+        return _score(model, strategy, task, row, examples)
     except BaseException:
         task.ctx.release_base_model()  # a failed cell may have left its LoRA layers in the shared model
         raise
 
 
-def _model_and_training(strategy: Strategy, task: CellTask) -> tuple[Any, dict[str, Any]]:
+def _model_and_training(strategy: Strategy, task: CellTask,
+                        examples: list[Example] | None) -> tuple[Any, dict[str, Any]]:
     """The model the cell answers with, and its training columns (trained now, cached, reused, or none)."""
     ctx = task.ctx
     if strategy.train:
@@ -120,15 +123,17 @@ def _model_and_training(strategy: Strategy, task: CellTask) -> tuple[Any, dict[s
                 base = _base_to_train(strategy, task)
                 saved.unlink(missing_ok=True)
         model = training.attach_lora(base, task.profile.train, quantized=strategy.four_bit, seed=task.seed)
-        ts = training.train(model, ctx.tokenizer(), examples_of(strategy)(task), task.profile.train, task.seed,
-                            task.device.device, on_step=ctx.progress.step_callback(task.profile.train.steps, "train"))
+        ts = training.train(model, ctx.tokenizer(), examples or [], task.profile.train, task.seed,
+                            task.device.device,
+                            on_step=ctx.progress.step_callback(training.planned_steps(task.profile.train,
+                                                                                      len(examples or []))[0], "train"))
         shutil.rmtree(adapter, ignore_errors=True)
         model.save_pretrained(adapter)
         record = TrainRecord(train_seconds=ts.seconds, train_tokens_per_s=ts.tokens_per_s, train_steps=ts.steps,
                              train_loss_first=ts.first_loss, train_loss_last=ts.last_loss, train_autocast=ts.autocast,
                              trainable_params=ts.trainable_params, total_params=ts.total_params,
                              train_peak_memory_mb=ts.memory.peak_mb, adapter_mb=dir_mb(adapter),
-                             adapter_path=str(adapter))
+                             adapter_path=str(adapter), train_budget=ts.budget)
         record.save(saved)
         return model, {**record.columns(), "train_cached": False}
     if strategy.reuse_adapter_of:
@@ -153,9 +158,10 @@ def _base_to_train(strategy: Strategy, task: CellTask) -> Any:
     return load_causal_lm(task.model, task.device, four_bit=True)
 
 
-def _score(model: Any, strategy: Strategy, task: CellTask, row: dict[str, Any]) -> dict[str, Any]:
+def _score(model: Any, strategy: Strategy, task: CellTask, row: dict[str, Any],
+           examples: list[Example] | None) -> dict[str, Any]:
     """Answer and score every question set; the cell's peak is training's or answering's, whichever is higher."""
-    row = {**row, **answer_and_score(model, strategy, task)}
+    row = {**row, **answer_and_score(model, strategy, task, examples)}
     if strategy.reuse_adapter_of or (strategy.train and not strategy.four_bit):
         detach_adapter(model)  # its adapter sits on the run's shared base model
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
