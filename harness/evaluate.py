@@ -67,10 +67,10 @@ class _Set:
         self.extra: list[dict[str, Any]] = [{} for _ in items]
         self.slices: list[str | None] = [None for _ in items]
 
-    def prepare(self, system: str, retrieval: bool, index: Any, top_k: int) -> None:
+    def prepare(self, system: str, retrieval: bool, index: Any, top_k: int, form: str) -> None:
         if retrieval:
             self.retrieved = index.search_many([i.question for i in self.items], top_k)
-            self.convs = [with_sources(system, i.question, [(r.chunk.id, r.chunk.text) for r in rs])
+            self.convs = [with_sources(system, i.question, [(r.chunk.id, r.chunk.text) for r in rs], form)
                           for i, rs in zip(self.items, self.retrieved)]
         else:
             self.convs = [closed_book(system, i.question) for i in self.items]
@@ -109,8 +109,9 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
     seconds: list[float] = []
     with track_peak_memory(task.device.device) as mem:
         for s in sets:
-            s.prepare(system, retrieval, indexes.get(s.label), prof.top_k)
+            s.prepare(system, retrieval, indexes.get(s.label), prof.top_k, prof.source_form)
             answers = generate(model, ctx.tokenizer(), s.convs, prof.max_new_tokens, prof.gen_batch,
+                               no_repeat_ngram=prof.no_repeat_ngram,
                                on_batch=ctx.progress.answer_callback(len(s.items), s.label))
             seconds += answers.seconds_per_answer
             s.answers = answers.texts
@@ -127,8 +128,9 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
         if strategy.train and trained_on_examples is not None:
             train_set.convs = [messages for messages, _ in trained_on_examples[: len(train_set.items)]]
         else:
-            train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k)
+            train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k, prof.source_form)
         train_set.answers = generate(model, ctx.tokenizer(), train_set.convs, prof.max_new_tokens, prof.gen_batch,
+                                     no_repeat_ngram=prof.no_repeat_ngram,
                                      on_batch=ctx.progress.answer_callback(len(train_set.items), "train")).texts
 
     for s in sets + ([train_set] if train_set else []):

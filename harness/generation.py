@@ -1,4 +1,11 @@
-"""Batched greedy chat generation: left padding, length-sorted batches, answers in input order."""
+"""Batched greedy chat generation: left padding, length-sorted batches, answers in input order.
+
+A small model answering from retrieved sources often loops (one code or phrase repeated until
+max_new_tokens). transformers' own `no_repeat_ngram_size` and `repetition_penalty` look at the whole
+sequence, prompt included, so they would also forbid copying a part code or a sentence from the
+sources, which is what a RAG answer must do. `AnswerNoRepeat` bans an n-gram only when the answer
+itself already wrote it.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +24,34 @@ class Answers:
     new_tokens: int
 
 
-def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max_new_tokens: int,
-             batch_size: int = 8, on_batch: Callable[[int], None] | None = None) -> Answers:
+def answer_no_repeat(prompt_len: int, n: int) -> Any:
+    """A logits processor that forbids repeating any n-gram of the answer (tokens after prompt_len) in it."""
     import torch
+    from transformers import LogitsProcessor
+
+    class AnswerNoRepeat(LogitsProcessor):
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            answer = input_ids[:, prompt_len:]
+            if answer.shape[1] < n:
+                return scores
+            for row in range(answer.shape[0]):
+                seq = answer[row].tolist()
+                prefix = tuple(seq[len(seq) - n + 1:])
+                banned = {seq[i + n - 1] for i in range(len(seq) - n + 1) if tuple(seq[i:i + n - 1]) == prefix}
+                if banned:
+                    scores[row, list(banned)] = -torch.inf
+            return scores
+
+    return AnswerNoRepeat()
+
+
+def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max_new_tokens: int,
+             batch_size: int = 8, on_batch: Callable[[int], None] | None = None,
+             no_repeat_ngram: int = 0) -> Answers:
+    """Greedy answers; with no_repeat_ngram = n > 0, no n-gram repeats within an answer (the prompt is free
+    to be copied)."""
+    import torch
+    from transformers import LogitsProcessorList
 
     prompts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -32,9 +64,12 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
         idx = order[start:start + batch_size]
         enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         t0 = time.perf_counter()
+        extra = ({"logits_processor": LogitsProcessorList([answer_no_repeat(enc["input_ids"].shape[1],
+                                                                             no_repeat_ngram)])}
+                 if no_repeat_ngram > 0 else {})
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **extra)
         dt = time.perf_counter() - t0
         gen = out[:, enc["input_ids"].shape[1]:]
         for row, i in enumerate(idx):

@@ -78,13 +78,17 @@ def _writable_dir(flag: str, folder: Path, shown: str | None = None) -> None:
         raise HarnessError(f"{flag} {shown}: cannot write there ({exc.strerror or type(exc).__name__})") from None
 
 
+def _given_path(flag: str, raw: str, what: str) -> Path:
+    if not raw.strip():
+        raise HarnessError(f"{flag}: empty path; name a {what}")
+    return Path(raw).expanduser()
+
+
 def output_folder(flag: str, raw: str | None) -> Path | None:
     """A folder to write into (None: the command's default): not '', not a file, writable."""
     if raw is None:
         return None
-    if not raw.strip():
-        raise HarnessError(f"{flag}: empty path; name a folder")
-    folder = Path(raw).expanduser()
+    folder = _given_path(flag, raw, "folder")
     if folder.exists() and not folder.is_dir():
         raise HarnessError(f"{flag} {raw}: is a file, not a folder")
     _writable_dir(flag, folder, raw)
@@ -95,9 +99,7 @@ def output_file(flag: str, raw: str | None) -> Path | None:
     """A file to write (None: the command's default): not '', not a folder, in a writable folder."""
     if raw is None:
         return None
-    if not raw.strip():
-        raise HarnessError(f"{flag}: empty path; name a file")
-    path = Path(raw).expanduser()
+    path = _given_path(flag, raw, "file")
     if path.is_dir():
         raise HarnessError(f"{flag} {raw}: is a folder; name the file to write")
     _writable_dir(flag, path.parent, raw)

@@ -22,6 +22,11 @@ class RunProfile:
     top_k: int  # retrieved passages per question
     max_new_tokens: int
     gen_batch: int
+    # how sources are laid out (harness.prompts.SOURCE_FORMS) and whether answers may repeat an n-gram of their
+    # own (0: plain greedy). Both chosen on the quick train split with the embedded model (bench/decoding.py,
+    # bench/README.md): no other form or setting beat these on accuracy and partial credit together
+    source_form: str = "sources_first"
+    no_repeat_ngram: int = 0
     raft_distractors: int = 2
     raft_p_no_gold: float = 0.2  # share of RAFT examples whose sources lack the gold document (Zhang et al. 2024)
 

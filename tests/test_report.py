@@ -71,3 +71,16 @@ def test_report_on_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.Capt
 
     assert main(["report", "--run", str(tmp_path / "nope"), "--format", "html"]) == 2
     assert capsys.readouterr().err.strip() == f"error: --run {tmp_path / 'nope'}: not a run folder (no results.parquet)"
+
+
+def test_a_model_limited_result_is_said_in_sizing_and_risks_with_the_slices(tmp_path: Path) -> None:
+    frame, samples = make_run(BASE)
+    frame.loc[frame["strategy"] == "rag", "recognises_not_writes"] = True
+    frame.loc[frame["strategy"] == "rag", "mc_accuracy_norm"] = 0.96
+    frame[["accuracy_seen", "n_items_seen"]] = [[0.5, 24]] * len(frame)
+    frame.loc[frame["strategy"] == "lora", "accuracy_seen"] = 1.0
+    run = save_run(tmp_path / "run", frame, samples, model="TinyModel")
+    text = " ".join(write(run, "md", tmp_path / "r.md", Constraints()).read_text().split())
+    assert "These numbers are limited by the measured model (TinyModel): rag recognise answers they do not write." in text
+    assert "The measured model recognises the right answer but does not write it: rag (picks 0.96" in text
+    assert "Accuracy by slice" in text and "| lora | 1.00 |" in text.replace("seen (n=24) |", "")

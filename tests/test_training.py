@@ -178,3 +178,33 @@ def test_the_training_budget_follows_the_data_and_says_how_it_was_set() -> None:
     assert planned_steps(get_profile("smoke").train, 8) == (4, "2 epochs of 8 examples at batch 4 = 4 steps")
     assert planned_steps(get_profile("smoke").train, 2)[0] == 2  # fewer items than a batch: one item per row
     assert planned_steps(TrainConfig(steps=7, batch_size=2, lr=1e-3), 100) == (7, "7 steps (fixed)")
+
+
+def test_answer_no_repeat_bans_only_the_answers_own_ngrams() -> None:
+    """A RAG answer must be free to copy the sources (the prompt); only a loop inside the answer is cut."""
+    import torch
+
+    from harness.generation import answer_no_repeat
+
+    proc = answer_no_repeat(prompt_len=3, n=3)
+    scores = torch.zeros((2, 10))
+    ids = torch.tensor([[1, 2, 9, 1, 2, 3, 1, 2],   # the answer wrote "1 2 3" already and now ends in "1 2"
+                        [1, 2, 9, 4, 5, 6, 1, 2]])  # "1 2 9" is only in the prompt: copying it stays allowed
+    out = proc(ids, scores.clone())
+    assert out[0, 3] == -torch.inf and (out[0, [0, 1, 2, 4, 5, 6, 7, 8, 9]] == 0).all()
+    assert (out[1] == 0).all()
+
+
+def test_generate_without_repeated_ngrams_on_a_tiny_model(tiny_llama) -> None:  # noqa: ANN001
+    from harness.generation import generate
+
+    ref = resolve_model(str(tiny_llama))
+    model, tok = load_causal_lm(ref, resolve_device("cpu")), load_tokenizer(ref)
+    convs = [closed_book("S", f"Question {n}: which supplier makes KP-{n}?") for n in range(4)]
+    plain = generate(model, tok, convs, 24, batch_size=4)
+    cut = generate(model, tok, convs, 24, batch_size=4, no_repeat_ngram=2)
+    for text in cut.texts:
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        grams = list(zip(ids, ids[1:]))
+        assert len(grams) == len(set(grams)) or len(ids) < 3, text
+    assert len(plain.texts) == len(cut.texts) == 4

@@ -26,7 +26,8 @@ def raft_examples(task: CellTask) -> list[Example]:
         chosen = distractors if rng.random() < prof.raft_p_no_gold else gold + distractors
         rng.shuffle(chosen)
         sources = [(i, f"{docs[i].title}: {docs[i].text}") for i in chosen]
-        examples.append((with_sources(scenario.spec.system_prompt, t.instruction, sources), t.response))
+        examples.append((with_sources(scenario.spec.system_prompt, t.instruction, sources, prof.source_form),
+                         t.response))
     return examples
 
 
