@@ -137,8 +137,6 @@ class Report:
 
 
 def build(run: Path, constraints: Constraints) -> Report:
-    import pandas as pd
-
     frame, samples, manifest = read_run(run)
     if not (frame["status"] == "ok").any():
         raise HarnessError(f"--run {run}: no finished cell yet; nothing to report")

@@ -119,8 +119,6 @@ def answers(samples: list[dict[str, Any]], scenario: str, item_id: str, eval_set
 def compare_runs(a: Any, b: Any, metrics: tuple[str, ...] = ("accuracy", "faithfulness", "peak_memory_mb",
                                                               "train_seconds", "seconds_per_answer")) -> Any:
     """(scenario, strategy) rows of run A and run B side by side, with B - A."""
-    import pandas as pd
-
     def agg(f: Any) -> Any:
         ok = ok_rows(f)
         cols = [m for m in metrics if m in ok.columns]
