@@ -35,8 +35,9 @@ def _cmd_scenarios_list(args: argparse.Namespace) -> int:
         s = load_scenario(p)
         sizes = "  ".join(f"{name} {v.train}/{v.eval}" for name, v in s.spec.profiles.items())
         update = f" +update {len(s.eval_update)}" if s.eval_update else ""
-        slices = "  ".join(f"{name} " + "/".join(str(n) for n in counts(assign(s.eval_for(name), s.train_for(name))).values())
-                           for name in s.spec.profiles)
+        slices = "  ".join(
+            f"{name} " + "/".join(str(n) for n in counts(assign(s.eval_for(name), s.train_for(name))).values())
+            for name in s.spec.profiles)
         rows.append((s.name, s.kind, f"{len(s.corpus)} docs{update}", sizes, slices, str(p)))
     header = ("name", "kind", "corpus", "train/eval per profile", "eval seen/composed/unseen per profile", "file")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
@@ -226,7 +227,7 @@ def _weights(text: str | None) -> dict[str, float]:
         key, _, value = part.partition("=")
         if key.strip() not in names:
             raise HarnessError(f"--weights {text}: unknown weight '{key.strip()}' (known: {', '.join(names)})")
-        out[names[key.strip()]] = number(f"--weights {key.strip()}=", value.strip(), minimum=0.0)
+        out[names[key.strip()]] = number("--weights", value.strip(), minimum=0.0, shown=part.strip())
     return out
 
 

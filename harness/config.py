@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from harness.data import Document, EvalItem, TrainItem, read_jsonl
 from harness.errors import ConfigError, format_validation_error
 from harness.scorers import SCORERS
-from harness.scorers.business_flow import first_json_object
+from harness.scorers.business_flow import stated_action
 
 Kind = Literal["vertical_vocabulary", "multi_fact_qa", "business_flow", "custom"]
 DATA_DIR_ENV = "HARNESS_DATA_DIR"
@@ -235,7 +235,7 @@ def _check_train_items(shown: str, items: list[TrainItem], spec: ScenarioSpec) -
     if "expected_fields" not in SCORERS.get(spec.scorer).requires:
         return
     for n, item in enumerate(items):
-        if not item.expected_fields and first_json_object(item.response) is None:
+        if stated_action(item) is None:
             raise ConfigError(f"{shown}: item {n + 1} ('{item.id}'): response: scorer '{spec.scorer}' needs the "
                               "expected action as a JSON object in the response (or expected_fields)")
 

@@ -21,7 +21,7 @@ from harness.metrics import column, sliced
 from harness.prompts import closed_book, with_sources
 from harness.retrieval_metrics import retrieval_scores
 from harness.scorers import SCORERS, Scorer
-from harness.scorers.business_flow import first_json_object
+from harness.scorers.business_flow import stated_action
 from harness.slices import slice_of
 
 TRAIN_SAMPLE = 24  # training items answered for train_accuracy (the first N of the profile's slice)
@@ -37,7 +37,7 @@ def as_question(item: TrainItem, scorer: Scorer) -> EvalItem:
     if "required_facts" in scorer.requires and not question.required_facts:
         fill["required_facts"] = [item.response]
     if "expected_fields" in scorer.requires and not question.expected_fields:
-        fill["expected_fields"] = first_json_object(item.response) or {}
+        fill["expected_fields"] = stated_action(item) or {}
     return question.model_copy(update=fill) if fill else question
 
 
@@ -99,7 +99,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
         sets.append(_Set("update", scenario.eval_update_for(task.profile_name), scenario.corpus_update))
     train_set = None
     if strategy.train or strategy.reuse_adapter_of:
-        train_items = [as_question(t, scorer) for t in scenario.train_for(task.profile_name)[:TRAIN_SAMPLE]]
+        train_items = [as_question(t, scorer) for t in trained_on[:TRAIN_SAMPLE]]
         train_set = _Set("train", train_items, scenario.corpus)
 
     out: dict[str, Any] = {}

@@ -25,18 +25,21 @@ WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "model*.safetensors.index
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json")
 
 
-def number(flag: str, text: str, *, positive: bool = False, minimum: float | None = None) -> float:
-    """A finite float from a flag's text: nan, inf and out-of-range values are input errors."""
+def number(flag: str, text: str, *, positive: bool = False, minimum: float | None = None,
+           shown: str | None = None) -> float:
+    """A finite float from a flag's text: nan, inf and out-of-range values are input errors.
+    `shown`: how the error names the value (default: the text itself)."""
+    where = f"{flag} {shown or text}"
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise HarnessError(f"{flag} {text}: not a number") from None
+        raise HarnessError(f"{where}: not a number") from None
     if not math.isfinite(value):
-        raise HarnessError(f"{flag} {text}: expected a finite number")
+        raise HarnessError(f"{where}: expected a finite number")
     if positive and value <= 0:
-        raise HarnessError(f"{flag} {text}: expected a number above 0")
+        raise HarnessError(f"{where}: expected a number above 0")
     if minimum is not None and value < minimum:
-        raise HarnessError(f"{flag} {text}: expected a number of at least {minimum:g}")
+        raise HarnessError(f"{where}: expected a number of at least {minimum:g}")
     return value
 
 

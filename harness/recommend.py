@@ -62,6 +62,7 @@ class Recommendation:
     recommended: str | None
     runner_up: str | None
     meets_constraints: bool
+    nobody_answers: bool = False  # every strategy at or below NEAR_ZERO: ranked by partial credit
     excluded: dict[str, str] = field(default_factory=dict)
     tied: dict[str, float] = field(default_factory=dict)  # strategy -> p-value against the leader
     beaten: dict[str, float] = field(default_factory=dict)  # significantly below the leader: p-value
@@ -189,7 +190,7 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         else:
             allowed.append(c)
     _score(cands, k)
-    floor = all(_nz(c.effective_accuracy) <= NEAR_ZERO for c in cands)
+    floor = rec.nobody_answers = all(_nz(c.effective_accuracy) <= NEAR_ZERO for c in cands)
     partial = _partial_metric(cands) if floor else None
     if partial:
         _score_partial(cands, k, partial)

@@ -223,7 +223,7 @@ def _sizing(r: Report) -> list[str]:
             line += (" Measured as CPU resident memory (the whole process: Python, libraries, fp32 weights): an "
                      "upper bound. Re-run with --device cuda to size a GPU from its measured VRAM peak.")
         limited = [x["strategy"] for x in rec.candidates if x["recognises_not_writes"]]
-        if limited or any(cav.startswith("No strategy answers this scenario") for cav in rec.caveats):
+        if limited or rec.nobody_answers:
             longest = max(x["train_hours"] for x in rec.candidates) * 60
             line += (f" These numbers are limited by the measured model ({r.manifest.get('model', {}).get('name')})"
                      + (f": {', '.join(limited)} recognise answers they do not write" if limited else "")

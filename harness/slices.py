@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.data import EvalItem, TrainItem
-from harness.scorers.business_flow import first_json_object
+from harness.scorers.business_flow import same_value, stated_action
 from harness.textnorm import contains, mentions
 
 SLICES = ("seen", "composed", "unseen")
@@ -34,21 +34,11 @@ def pieces(item: EvalItem) -> list[Piece]:
     return out or [("fact", item.reference, None)]
 
 
-def _fields(t: TrainItem) -> dict[str, Any]:
-    return t.expected_fields or first_json_object(t.response) or {}
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str):
-        return a.strip().lower() == b.strip().lower()
-    return a == b
-
-
 def states(t: TrainItem, piece: Piece) -> bool:
     kind, a, b = piece
     if kind == "field":
-        fields = _fields(t)
-        return a in fields and _same(fields[a], b)
+        fields = stated_action(t) or {}
+        return a in fields and same_value(fields[a], b)
     return contains(t.response, a) if kind == "fact" else mentions(t.response, a)
 
 

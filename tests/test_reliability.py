@@ -183,7 +183,7 @@ def test_a_judge_that_is_malformed_or_not_there_fails_in_preflight(tiny_llama: P
 @pytest.mark.parametrize(("args", "line"), [
     (["run", "--seed", str(2**70)], f"error: --seed {2**70}: expected a seed from 0 to 4294967295"),
     (["run", "--seeds", "0,-1"], "error: --seeds -1: expected a seed from 0 to 4294967295"),
-    (["recommend", "--run", "R", "--weights", "accuracy=nan"], "error: --weights accuracy= nan: expected a finite number"),
+    (["recommend", "--run", "R", "--weights", "accuracy=nan"], "error: --weights accuracy=nan: expected a finite number"),
     (["recommend", "--run", "R", "--memory-gb", "-1"], "error: --memory-gb -1: expected a number above 0"),
     (["recommend", "--run", "R", "--latency-s", "nan"], "error: --latency-s nan: expected a finite number"),
     (["recommend", "--run", "R", "--train-hours", "inf"], "error: --train-hours inf: expected a finite number"),

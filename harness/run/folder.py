@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.compare import pairwise
-from harness.models import cache_dir
 from harness.errors import HarnessError
+from harness.models import cache_dir
 from harness.results import (COMPARISONS_FILE, MANIFEST_FILE, RESULTS_FILE, RUN_FORMAT, SAMPLES_FILE, Manifest, to_frame,
                              with_intervals)
 from harness.run.cache import atomic_write

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from harness.data import EvalItem
+from harness.data import EvalItem, TrainItem
 from harness.scorers.base import scorer
 
 
@@ -26,7 +26,13 @@ def first_json_object(text: str) -> dict[str, Any] | None:
     return None
 
 
-def _same(a: Any, b: Any) -> bool:
+def stated_action(item: TrainItem) -> dict[str, Any] | None:
+    """The action a past ticket shows: its expected_fields, else the JSON object its response is."""
+    return item.expected_fields or first_json_object(item.response)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Field values as the scorer compares them: strings trimmed and in any case, others exactly."""
     if isinstance(a, str) and isinstance(b, str):
         return a.strip().lower() == b.strip().lower()
     return a == b
@@ -44,7 +50,7 @@ def score_business_flow(answer: str, item: EvalItem) -> dict[str, float]:
     obj = first_json_object(answer)
     if obj is None:
         return {"accuracy": 0.0, "json_valid_rate": 0.0, "field_accuracy": 0.0}
-    right = sum(_same(obj.get(k), v) for k, v in expected.items())
+    right = sum(same_value(obj.get(k), v) for k, v in expected.items())
     return {
         "accuracy": float(right == len(expected)),
         "json_valid_rate": 1.0,

@@ -22,4 +22,5 @@ def fact_recall(answer: str, item: EvalItem) -> float:
 def score_facts(answer: str, item: EvalItem) -> dict[str, float]:
     """Item accuracy: all required facts present; fact_recall: the share present; token F1 vs the reference."""
     recall = fact_recall(answer, item)
-    return {"accuracy": math.nan if math.isnan(recall) else float(recall == 1.0), "fact_recall": recall, "token_f1": token_f1(answer, item.reference)}
+    return {"accuracy": math.nan if math.isnan(recall) else float(recall == 1.0), "fact_recall": recall,
+            "token_f1": token_f1(answer, item.reference)}

@@ -123,10 +123,9 @@ def _model_and_training(strategy: Strategy, task: CellTask,
                 base = _base_to_train(strategy, task)
                 saved.unlink(missing_ok=True)
         model = training.attach_lora(base, task.profile.train, quantized=strategy.four_bit, seed=task.seed)
+        steps, _ = training.planned_steps(task.profile.train, len(examples or []))  # for the progress bar
         ts = training.train(model, ctx.tokenizer(), examples or [], task.profile.train, task.seed,
-                            task.device.device,
-                            on_step=ctx.progress.step_callback(training.planned_steps(task.profile.train,
-                                                                                      len(examples or []))[0], "train"))
+                            task.device.device, on_step=ctx.progress.step_callback(steps, "train"))
         shutil.rmtree(adapter, ignore_errors=True)
         model.save_pretrained(adapter)
         record = TrainRecord(train_seconds=ts.seconds, train_tokens_per_s=ts.tokens_per_s, train_steps=ts.steps,
