@@ -5,8 +5,12 @@ in advance: a base model must score near zero closed-book, which is what makes a
 benchmark honest. Run `python datasets/build.py` to rewrite the committed files; the test suite
 rebuilds into a temporary folder and compares byte for byte.
 
-Ordering is part of the design: profiles take the first N train and eval records, and train
-record i paraphrases eval record i, so every profile's eval facts are taught by its train slice.
+Training sets are written from the documents, the way a team would (one document's facts per
+pair, or a log of past tickets); eval sets are what users ask: questions that combine facts, or ask
+what training never covered. harness's slices (`harness.slices`) say which eval items a training
+response states whole (`seen`), only in pieces (`composed`) or not at all (`unseen`); multi_fact_qa
+has no seen item. Ordering is part of the design: profiles take the first N train and eval records,
+and training follows eval order, so every profile's train slice belongs to its eval slice.
 """
 
 from __future__ import annotations
@@ -165,13 +169,19 @@ def build_vocabulary() -> dict[str, list[dict]]:
         "temperature": ["The {code} {term} is rated to {val}.", "{code} {term}: maximum fluid temperature {val}."],
     }
 
-    evals, train_a, train_b = [], [], []
+    def house(f: dict) -> dict:
+        """The fact in house style: what a right answer states, and what it must not say."""
+        val = _fmt_value(f["spec"], f["value"], True, rng)
+        return {"fill": {"code": _house_code(f["code"]), "term": f["term"], "val": val},
+                "facts": [_house_code(f["code"]), val], "terms": [f["term"]],
+                "forbidden": HOUSE_TERMS[f["term"]] + HOUSE_UNITS[f["spec"]][1],
+                "gold": [f["doc"], term_doc[f["term"]], unit_doc[f["spec"]], "VV-C01"]}
+
+    evals = []
     for n, f in enumerate(facts):
         term, spec, code = f["term"], f["spec"], f["code"]
-        house_val = _fmt_value(spec, f["value"], True, rng)
-        fill = {"code": _house_code(code), "term": term, "val": house_val}
-        forbidden = HOUSE_TERMS[term] + HOUSE_UNITS[spec][1]
-        gold = [f["doc"], term_doc[term], unit_doc[spec], "VV-C01"]
+        h = house(f)
+        fill = h["fill"]
         syn_e = rng.choice(HOUSE_TERMS[term])
         step = 250 if spec == "interval" else 5
         wrong_vals = rng.sample([v for v in range(max(step, f["value"] // 2 // step * step), f["value"] * 2, step) if v != f["value"]], 2)
@@ -180,26 +190,48 @@ def build_vocabulary() -> dict[str, list[dict]]:
             "id": f"vv-{n + 1:03d}",
             "question": rng.choice(q_eval[spec]).format(syn=syn_e, street=_street_code(code, rng)),
             "reference": ref_eval[spec].format(**fill),
-            "gold_doc_ids": gold,
-            "required_facts": [_house_code(code), house_val],
-            "required_terms": [term],
-            "forbidden_terms": forbidden,
+            "gold_doc_ids": h["gold"],
+            "required_facts": h["facts"],
+            "required_terms": h["terms"],
+            "forbidden_terms": h["forbidden"],
             "wrong_options": [
                 ref_eval[spec].format(**{**fill, "val": _fmt_value(spec, wrong_vals[0], True, rng)}),
                 ref_eval[spec].format(**{**fill, "val": _fmt_value(spec, wrong_vals[1], True, rng)}),
                 ref_eval[spec].format(**{**fill, "term": wrong_term}),
             ],
         })
-        for bucket, idx in ((train_a, 0), (train_b, 1)):
-            syn_t = rng.choice(HOUSE_TERMS[term])
-            bucket.append(_train(
-                f"vv-t{n + 1:03d}{'ab'[idx]}",
-                q_train[spec][idx].format(syn=syn_t, street=_street_code(code, rng)),
-                ref_train[spec][idx].format(**fill),
-                gold,
-                required_facts=[_house_code(code), house_val], required_terms=[term], forbidden_terms=forbidden,
+
+    # Training pairs restate field notes in house style, one spec each, the way a team writes them from
+    # its documents. Three eval items in five ask a spec the training set states; for the other two the
+    # training set states another spec of the same note (or of the same pump) and never theirs, so
+    # those questions are composed or unseen. Training follows eval order: every profile's first N
+    # training pairs belong to its first N eval items.
+    untrained = {n for n in range(len(facts)) if n % 5 in (1, 3)}
+    key = [(f["doc"], f["spec"]) for f in facts]
+    banned = {key[n] for n in untrained}
+    taught: list[dict] = []
+    for n, f in enumerate(facts):
+        if n not in untrained:
+            taught.append(f)
+            continue
+        used = {(t["doc"], t["spec"]) for t in taught}
+        pool = [g for g in facts if (g["doc"], g["spec"]) not in banned]
+        candidates = ([g for g in pool if g["doc"] == f["doc"]] or [g for g in pool if g["code"] == f["code"]] or pool)
+        fresh = [g for g in candidates if (g["doc"], g["spec"]) not in used]
+        taught.append(rng.choice(fresh or candidates))
+    train = []
+    for idx in (0, 1):
+        for n, f in enumerate(taught):
+            h = house(f)
+            syn_t = rng.choice(HOUSE_TERMS[f["term"]])
+            train.append(_train(
+                f"vv-t{len(train) + 1:03d}",
+                q_train[f["spec"]][idx].format(syn=syn_t, street=_street_code(f["code"], rng)),
+                ref_train[f["spec"]][idx].format(**h["fill"]),
+                h["gold"],
+                required_facts=h["facts"], required_terms=h["terms"], forbidden_terms=h["forbidden"],
             ))
-    return {"corpus": corpus, "train": train_a + train_b, "eval": evals}
+    return {"corpus": corpus, "train": train, "eval": evals}
 
 
 # ----------------------------------------------------------------------------- multi-fact QA
@@ -253,14 +285,6 @@ def build_multi_fact() -> dict[str, list[dict]]:
         "depot": "From which depot is {code} shipped by its supplier?",
         "moq": "What is the smallest order we can place with the firm that supplies {code}?",
     }
-    q_train = {
-        "lead": ["Which supplier provides {code}, and what is its lead time?",
-                 "Name the lead time for part {code} and who supplies it."],
-        "depot": ["Who supplies {code} and which depot does it ship from?",
-                  "Give the dispatch depot of the supplier of part {code}."],
-        "moq": ["Which supplier makes {code} and what is its minimum order quantity?",
-                "State the minimum order quantity that applies to part {code}, with its supplier."],
-    }
     ref = {
         "lead": "{code} is supplied by {name}, whose lead time is {lead} working days.",
         "depot": "{code} is supplied by {name}, which ships from the {depot} depot.",
@@ -268,6 +292,21 @@ def build_multi_fact() -> dict[str, list[dict]]:
     }
     fact_of = {"lead": lambda s: f"{s['lead']} working days", "depot": lambda s: s["depot"],
                "moq": lambda s: f"{s['moq']} units"}
+    # Training pairs state ONE document's facts, the way a team writes them from its catalogue:
+    # a part's supplier (catalogue entry) or one term of a supplier (supplier profile). None names a
+    # part together with its supplier's terms, so no eval question is answered whole by one of them.
+    q_part = ["Which supplier makes {code}?", "Who is the supplier of part {code}?"]
+    r_part = "{code} is sourced from {name}."
+    q_supplier = {
+        "lead": ["What is the standard lead time of {name}?", "How long does {name} take to deliver an order?"],
+        "depot": ["Which depot does {name} ship from?", "From where does {name} dispatch its orders?"],
+        "moq": ["What is the minimum order quantity at {name}?", "How many units must an order to {name} be at least?"],
+    }
+    r_supplier = {
+        "lead": "{name} has a standard lead time of {lead} working days.",
+        "depot": "{name} ships its orders from the {depot} depot.",
+        "moq": "The minimum order quantity at {name} is {moq} units.",
+    }
 
     def item(n: int, p: dict, kind: str, sup: list[dict], suffix: str = "") -> dict:
         """Eval record n asks about part p under supplier table `sup` (the original or the update)."""
@@ -279,27 +318,51 @@ def build_multi_fact() -> dict[str, list[dict]]:
             "question": q_eval[kind].format(code=p["code"]),
             "reference": ref[kind].format(code=p["code"], **s),
             "gold_doc_ids": [f"MF-P{n + 1:03d}", f"MF-S{p['supplier'] + 1:02d}"],
-            "required_facts": [s["name"], fact_of[kind](s)],
+            "required_facts": [p["code"], s["name"], fact_of[kind](s)],
             "wrong_options": [ref[kind].format(code=p["code"], **w) for w in wrong],
         }
 
     kinds = [rng.choice(list(q_eval)) for _ in parts]
-    evals, evals_upd, train_a, train_b = [], [], [], []
+    evals, evals_upd = [], []
     for n, (p, kind) in enumerate(zip(parts, kinds)):
         e = item(n, p, kind, suppliers)
         evals.append(e)
-        up = upd_parts[n]
-        u = item(n, up, kind, upd_suppliers, suffix="u")
+        u = item(n, upd_parts[n], kind, upd_suppliers, suffix="u")
         u["changed"] = u["reference"] != e["reference"]
         evals_upd.append(u)
-        s = suppliers[p["supplier"]]
-        for bucket, idx in ((train_a, 0), (train_b, 1)):
-            bucket.append(_train(f"mf-t{n + 1:03d}{'ab'[idx]}", q_train[kind][idx].format(code=p["code"]),
-                                 ref[kind].format(code=p["code"], **s), e["gold_doc_ids"],
-                                 required_facts=e["required_facts"]))
+
+    # Which documents the training set covers, in eval order so that every profile's first N training
+    # pairs teach the pieces of its first eval items: a part's catalogue fact, then its supplier's asked
+    # term. Every fourth part joined the catalogue after the training set was written (never trained):
+    # its questions are unseen, the rest composed.
+    facts: list[tuple[str, int, str]] = []  # ("part", part index, "") | ("supplier", supplier index, kind)
+    for n, (p, kind) in enumerate(zip(parts, kinds)):
+        if n % 4 == 3:
+            continue
+        for f in (("part", n, ""), ("supplier", p["supplier"], kind)):
+            if f not in facts:
+                facts.append(f)
+    facts += [("supplier", i, k) for i in range(24) for k in q_eval if ("supplier", i, k) not in facts]
+
+    def pair(f: tuple[str, int, str], phrasing: int) -> dict:
+        what, i, kind = f
+        if what == "part":
+            p = parts[i]
+            name = suppliers[p["supplier"]]["name"]
+            return _train(f"mf-t{len(train) + 1:03d}", q_part[phrasing].format(code=p["code"]),
+                          r_part.format(code=p["code"], name=name), [f"MF-P{i + 1:03d}"],
+                          required_facts=[p["code"], name])
+        s = suppliers[i]
+        return _train(f"mf-t{len(train) + 1:03d}", q_supplier[kind][phrasing].format(name=s["name"]),
+                      r_supplier[kind].format(**s), [f"MF-S{i + 1:02d}"], required_facts=[s["name"], fact_of[kind](s)])
+
+    train: list[dict] = []
+    for phrasing in (0, 1):
+        for f in facts:
+            train.append(pair(f, phrasing))
     return {
         "corpus": corpus_for(suppliers, parts),
-        "train": train_a + train_b,
+        "train": train,
         "eval": evals,
         "corpus_update": corpus_for(upd_suppliers, upd_parts),
         "eval_update": evals_upd,
@@ -429,7 +492,14 @@ def build_business_flow() -> dict[str, list[dict]]:
         return json.dumps(action, ensure_ascii=False)
 
     priorities = list(PRIORITY_CUES)
-    evals, train_a, train_b = [], [], []
+    # The training set is the log of past tickets with the actions taken. The last two policies are new
+    # (no past ticket uses them), so their requests are unseen; and each logged policy never met one
+    # priority (alternately its first and second round in eval order), so those requests' whole action
+    # is in no past ticket although each field is: composed.
+    trained_policies = POLICIES[:-2]
+    never_met = {p[0]: priorities[(i + i % 2) % len(priorities)] for i, p in enumerate(trained_policies)}
+
+    evals, tickets = [], []
     for n in range(200):
         policy = POLICIES[n % len(POLICIES)]
         # shift by one each round of policies, so no policy is tied to one priority
@@ -449,11 +519,16 @@ def build_business_flow() -> dict[str, list[dict]]:
             "expected_fields": action,
             "wrong_options": [dumps(w) for w in wrong],
         })
-        for bucket, idx in ((train_a, 2), (train_b, 3)):
-            t_request, t_action = make(policy, templates[idx], priority)
-            bucket.append(_train(f"bf-t{n + 1:03d}{'ab'[idx - 2]}", t_request, dumps(t_action), gold,
-                                 expected_fields=t_action))
-    return {"corpus": corpus, "train": train_a + train_b, "eval": evals}
+        logged = policy if policy in trained_policies else rng.choice(trained_policies)
+        allowed = [p for p in priorities if p != never_met[logged[0]]]
+        tickets.append((logged, priority if priority in allowed else rng.choice(allowed)))
+    train = []
+    for idx in (2, 3):
+        for policy, priority in tickets:
+            t_request, t_action = make(policy, policy[5][idx], priority)
+            train.append(_train(f"bf-t{len(train) + 1:03d}", t_request, dumps(t_action),
+                                ["BF-F01", "BF-R01", f"BF-{policy[0]}"], expected_fields=t_action))
+    return {"corpus": corpus, "train": train, "eval": evals}
 
 
 # ----------------------------------------------------------------------------- entry point

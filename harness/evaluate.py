@@ -19,6 +19,7 @@ from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
 from harness.metrics import column, sliced
 from harness.prompts import closed_book, with_sources
+from harness.retrieval import passage
 from harness.retrieval_metrics import retrieval_scores
 from harness.scorers import SCORERS, Scorer
 from harness.scorers.business_flow import stated_action
@@ -51,10 +52,6 @@ def _mean(values: list[float | None]) -> float:
     return statistics.fmean(vals) if vals else math.nan
 
 
-def _passage(doc: Document) -> str:
-    return f"{doc.title}: {doc.text}"  # the form retrieval chunks take, so evidence reads the same either way
-
-
 class _Set:
     """One question set being answered: its items, corpus, prompts and what was retrieved."""
 
@@ -80,7 +77,7 @@ class _Set:
         if retrieval:
             return [[r.chunk.text for r in rs] for rs in self.retrieved]
         docs = {d.id: d for d in self.corpus}
-        return [[_passage(docs[g]) for g in i.gold_doc_ids if g in docs] for i in self.items]
+        return [[passage(docs[g]) for g in i.gold_doc_ids if g in docs] for i in self.items]
 
 
 def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
@@ -178,7 +175,7 @@ def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any]) -
 def _retrieval_quality(s: _Set, k: int) -> None:
     docs = {d.id: d for d in s.corpus}
     for item, rs, sc in zip(s.items, s.retrieved, s.scores):
-        gold = [_passage(docs[g]) for g in item.gold_doc_ids if g in docs]
+        gold = [passage(docs[g]) for g in item.gold_doc_ids if g in docs]
         sc.update(retrieval_scores([r.chunk.doc_id for r in rs], [r.chunk.text for r in rs], item.gold_doc_ids,
                                    gold, k))
 

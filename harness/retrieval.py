@@ -76,16 +76,21 @@ class Chunk:
     text: str
 
 
+def passage(doc: Document, text: str | None = None) -> str:
+    """A document as a source reads in every prompt and in the evidence: its title, then its text."""
+    return f"{doc.title}: {doc.text if text is None else text}"
+
+
 def chunk_corpus(docs: list[Document], max_words: int = 120) -> list[Chunk]:
     """One chunk per short document; long ones in windows of `max_words` words."""
     chunks = []
     for d in docs:
         words = d.text.split()
         if len(words) <= max_words:
-            chunks.append(Chunk(d.id, d.id, f"{d.title}: {d.text}"))
+            chunks.append(Chunk(d.id, d.id, passage(d)))
             continue
         for n, start in enumerate(range(0, len(words), max_words)):
-            chunks.append(Chunk(f"{d.id}#{n}", d.id, f"{d.title}: {' '.join(words[start:start + max_words])}"))
+            chunks.append(Chunk(f"{d.id}#{n}", d.id, passage(d, " ".join(words[start:start + max_words]))))
     return chunks
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import Scenario, builtin_scenario_paths, load_scenario
+from harness.slices import assign, counts
 from harness.textnorm import contains, mentions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,8 @@ def test_facts_are_not_in_the_eval_questions(scenarios: dict[str, Scenario]) -> 
     """A question must not give its answer away: the answer-bearing facts need the corpus."""
     for s in scenarios.values():
         for item in s.eval:
-            hidden = [f for f in item.required_facts if not f.startswith("KV-")]  # the pump code is the question's subject
+            # the pump or part code is the question's subject
+            hidden = [f for f in item.required_facts if not f.startswith(("KV-", "KP-"))]
             hidden += [str(v) for v in (item.expected_fields or {}).values()]
             for fact in hidden:
                 assert not contains(item.question, fact), (s.name, item.id, fact)
@@ -107,17 +109,38 @@ def test_eval_questions_are_paraphrased_not_copied(scenarios: dict[str, Scenario
             assert item.question.strip().lower() not in train_prompts, (s.name, item.id)
 
 
-def test_profiles_teach_what_they_test(scenarios: dict[str, Scenario]) -> None:
-    """Train record i paraphrases eval record i, so each profile's train slice covers its eval slice."""
+def test_training_pairs_state_their_own_documents(scenarios: dict[str, Scenario]) -> None:
+    """Training is written from the corpus: every piece a training pair is scored on is in its sources."""
     for s in scenarios.values():
-        for profile in s.spec.profiles:
-            train = s.train_for(profile)
-            for item in s.eval_for(profile):
-                twins = [t for t in train if t.id.startswith(item.id.replace("-", "-t", 1))]
-                assert twins, (s.name, profile, item.id)
-                # the twin teaches the same answer-bearing content
-                for fact in item.required_facts:
-                    assert contains(twins[0].response, fact), (item.id, fact)
+        for t in s.train:
+            gold = _gold_text(s, t.source_doc_ids, s.corpus)
+            needed = list(t.required_facts) + list(t.required_terms) + [str(v) for v in (t.expected_fields or {}).values()]
+            assert needed, t.id
+            for phrase in needed:
+                assert contains(gold, phrase), (s.name, t.id, phrase)
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_built_in_eval_sets_test_more_than_recall_of_trained_answers(scenarios: dict[str, Scenario],
+                                                                    profile: str) -> None:
+    """multi_fact_qa: no eval item is stated whole by one training pair; the others: at least 30% are not."""
+    for s in scenarios.values():
+        got = counts(assign(s.eval_for(profile), s.train_for(profile)))
+        n = sum(got.values())
+        if s.name == "multi_fact_qa":
+            assert got["seen"] == 0 and got["composed"] > 0 and got["unseen"] > 0, got
+        else:
+            assert got["composed"] + got["unseen"] >= 0.3 * n and got["seen"] > 0, (s.name, got)
+    upd = scenarios["multi_fact_qa"]
+    assert counts(assign(upd.eval_update_for(profile), upd.train_for(profile), update=True))["seen"] == 0
+
+
+def test_multi_fact_training_pairs_each_state_one_document(scenarios: dict[str, Scenario]) -> None:
+    """A part's supplier, or one term of one supplier: never a part together with its supplier's terms."""
+    s = scenarios["multi_fact_qa"]
+    for t in s.train:
+        assert len(t.source_doc_ids) == 1 and len(t.required_facts) == 2, t.id
+        assert not ("KP-" in t.response and "working days" in t.response), t.id
 
 
 def test_every_eval_item_has_three_distinct_wrong_options(scenarios: dict[str, Scenario]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from harness.config import builtin_scenario_paths, load_scenario
 from harness.data import EvalItem, TrainItem
 from harness.slices import assign, counts, slice_of
 
@@ -53,13 +52,3 @@ def test_a_scenario_without_overlap_is_all_unseen_and_free_form_items_use_the_re
     items = [EvalItem(id=f"e{n}", question="q", reference=f"answer {n}", gold_doc_ids=["d"]) for n in range(5)]
     assert counts(assign(items, train("nothing related", "still nothing"))) == {"seen": 0, "composed": 0, "unseen": 5}
     assert slice_of(items[2], train("it is answer 2, as logged")) == "seen"
-
-
-def test_built_in_scenarios_as_they_stand_are_all_seen() -> None:
-    """The measurement behind the fair-evidence issue: every built-in eval item is stated whole by one
-    training response (the generator paraphrases eval item i as train item i). Rebuilding the data so that
-    multi_fact_qa has no seen item is still open; this test pins what harness measures today."""
-    for path in builtin_scenario_paths():
-        s = load_scenario(path)
-        got = counts(assign(s.eval_for("quick"), s.train_for("quick")))
-        assert got == {"seen": 24, "composed": 0, "unseen": 0}, (s.name, got)

@@ -59,7 +59,7 @@ def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mod
     return _hash({
         "format": TRAIN_FORMAT, "scenario": scenario.name, "files": files, "system": scenario.spec.system_prompt,
         "train_size": scenario.sizes(profile.name).train, "strategy": fp,
-        "train": prof["train"], "raft": [prof["raft_distractors"], prof["raft_p_no_gold"], prof["source_form"]],
+        "train": prof["train"], "raft": [prof["raft_min_distractors"], prof["top_k"], prof["raft_p_no_gold"], prof["source_form"]],
         "model": model.identity, "seed": seed, "device": [device.device, device.dtype],
     })
 

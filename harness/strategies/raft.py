@@ -11,21 +11,30 @@ import random
 
 from harness.cell import CellTask, Example, Strategy
 from harness.prompts import with_sources
+from harness.retrieval import passage
 from harness.strategies.base import register
 
 
 def raft_examples(task: CellTask) -> list[Example]:
+    """Prompts shaped like the ones it answers: top_k sources, gold first (leaving room for at least
+    raft_min_distractors), the rest distractors; a raft_p_no_gold share carries distractors only.
+
+    Prompt length, not step count, sets RAFT's cost, so it never trains on more sources than it reads."""
     scenario, prof = task.scenario, task.profile
     rng = random.Random(task.seed)
     docs = {d.id: d for d in scenario.corpus}
     ids = sorted(docs)
+    n = prof.top_k
     examples = []
     for t in scenario.train_for(task.profile_name):
-        gold = [g for g in t.source_doc_ids if g in docs]
-        distractors = rng.sample([i for i in ids if i not in gold], prof.raft_distractors)
-        chosen = distractors if rng.random() < prof.raft_p_no_gold else gold + distractors
+        gold = [g for g in t.source_doc_ids if g in docs][: max(n - prof.raft_min_distractors, 1)]
+        pool = [i for i in ids if i not in gold]
+        if rng.random() < prof.raft_p_no_gold:
+            chosen = rng.sample(pool, min(n, len(pool)))
+        else:
+            chosen = gold + rng.sample(pool, min(max(n - len(gold), 0), len(pool)))
         rng.shuffle(chosen)
-        sources = [(i, f"{docs[i].title}: {docs[i].text}") for i in chosen]
+        sources = [(i, passage(docs[i])) for i in chosen]
         examples.append((with_sources(scenario.spec.system_prompt, t.instruction, sources, prof.source_form),
                          t.response))
     return examples
