@@ -21,12 +21,16 @@ if data is not None:
     fig = px.imshow(table, text_auto=".2f", zmin=0, zmax=1, color_continuous_scale="Blues", aspect="auto",
                     labels={"color": metric})
     st.plotly_chart(fig, width="stretch")
-    slices = slice_table(frame)
-    if len(slices.columns) > 2:
+    # one table per scenario: each has its own slices and item counts, so one wide table would be mostly empty
+    per_scenario = [(name, slice_table(g)) for name, g in frame.groupby("scenario", sort=False)]
+    per_scenario = [(name, t) for name, t in per_scenario if len(t.columns) > 2]
+    if per_scenario:
         st.subheader("Accuracy by slice")
         st.caption("seen: one training response states the whole answer; composed: training states its pieces "
                    "apart; unseen: training never states a piece; changed: the corpus update changed the answer")
-        st.dataframe(slices, hide_index=True)
+        for name, t in per_scenario:
+            st.markdown(f"**{esc(str(name))}**")
+            st.dataframe(t.drop(columns="scenario"), hide_index=True)
     k = constraints()
     st.subheader("Recommendations")
     st.caption(f"assuming {esc(k.describe())} (change them on the Constraints page)")
