@@ -7,6 +7,7 @@ Heavy libraries (torch, transformers) are imported inside the commands that need
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -196,9 +197,40 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     constraints = _constraints(args)
     out = output_file("--out", args.out)
+    target = None
+    if args.target_model:
+        from harness.sizing import arch_from
+
+        target = arch_from(args.target_model)
     _quiet_libraries()  # a missing run folder is read_run's one-line error, raised inside write()
-    out = write(args.run, args.format, out, constraints)
+    out = write(args.run, args.format, out, constraints, target)
     print(out)
+    return 0
+
+
+def _cmd_size(args: argparse.Namespace) -> int:
+    from harness.sizing import Setting, arch_from, table, train_seconds
+
+    for flag in ("seq", "batch", "rank", "new_tokens", "train_tokens"):
+        if getattr(args, flag) < 1:
+            raise HarnessError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: must be at least 1")
+    arch = arch_from(args.target_model)
+    s = Setting(method=args.method, seq=args.seq, batch=args.batch, rank=args.rank, checkpointing=args.checkpointing,
+                new_tokens=args.new_tokens)
+    print(table(arch, s))
+    if args.from_run is not None and args.method != "rag":
+        from harness.results import read_run
+
+        frame, _, manifest = read_run(args.from_run)
+        rows = frame[(frame["status"] == "ok") & (frame["strategy"] == args.method) & frame["train_tokens_per_s"].notna()]
+        if rows.empty:
+            raise HarnessError(f"--from-run {args.from_run}: no finished {args.method} cell with a measured throughput")
+        tps = float(rows["train_tokens_per_s"].median())
+        n = int(rows["total_params"].median())
+        secs = train_seconds(arch, s, args.train_tokens, tps, n)
+        print(f"  training {args.train_tokens:,} tokens: about {secs / 3600:.1f} h on "
+              f"{manifest.get('device', {}).get('name')} (scaled by compute from {tps:.0f} tokens/s measured on "
+              f"{n / 1e6:.0f} M parameters)")
     return 0
 
 
@@ -242,6 +274,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     paths = [resolve_scenario_arg(s) for s in args.scenario] if args.scenario else builtin_scenario_paths()
     scenarios = [load_scenario(p) for p in paths]
     profile = get_profile(args.profile)
+    if args.gradient_checkpointing:
+        profile = dataclasses.replace(profile, train=dataclasses.replace(
+            profile.train, gradient_checkpointing=args.gradient_checkpointing))
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
     from harness.models import load_tokenizer, resolve_device, resolve_model
@@ -307,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="environment variable holding the judge's API key (default OPENAI_API_KEY)")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                      help="auto picks CUDA with bf16 when available, else the CPU")
+    run.add_argument("--gradient-checkpointing", default=None, choices=("auto", "on", "off"),
+                     help="recompute activations in backward to save memory (default auto: on for CUDA models "
+                          "of 1B parameters and more)")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow a local or hub model to run its own Python code (off by default)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -322,8 +360,25 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
     rp.add_argument("--format", default="html", choices=("html", "md", "pdf"))
     rp.add_argument("--out", default=None, help="output file (default: RUN/report.FORMAT)")
+    rp.add_argument("--target-model", default=None, metavar="NAME|CONFIG",
+                    help="size the recommendation for the model you will deploy (see harness size)")
     _add_constraint_args(rp)
     rp.set_defaults(func=_cmd_report)
+
+    sz = sub.add_parser("size", help="predicted peak GPU memory (and time) of a strategy on a target model")
+    sz.add_argument("--target-model", required=True, metavar="NAME|CONFIG",
+                    help="a known name (phi-3-mini, phi-3-small, phi-3-medium, llama-3.1-8b, llama-3.1-70b, ...) "
+                         "or a local HF config.json / model folder")
+    sz.add_argument("--method", default="lora", choices=("lora", "qlora", "rag"))
+    sz.add_argument("--seq", type=int, default=512, help="tokens per training example, or prompt tokens for rag")
+    sz.add_argument("--batch", type=int, default=4)
+    sz.add_argument("--rank", type=int, default=16)
+    sz.add_argument("--checkpointing", action="store_true", help="with gradient checkpointing")
+    sz.add_argument("--new-tokens", type=int, default=96, help="rag: answer tokens")
+    sz.add_argument("--from-run", type=Path, default=None,
+                    help="scale training time from this run's measured LoRA throughput (same device assumed)")
+    sz.add_argument("--train-tokens", type=int, default=1_000_000, help="tokens to train on, for the time estimate")
+    sz.set_defaults(func=_cmd_size)
 
     ap = sub.add_parser("app", help="browse a run folder in the Streamlit app")
     ap.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")

@@ -113,6 +113,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
             seconds += answers.seconds_per_answer
             s.answers = answers.texts
     out["infer_peak_memory_mb"] = mem.peak_mb
+    out["infer_reserved_memory_mb"] = mem.reserved_mb
     out["infer_memory_kind"] = mem.kind
     out["infer_seconds"] = mem.seconds
     out["seconds_per_answer"] = statistics.fmean(seconds)

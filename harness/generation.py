@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.measure import out_of_memory_as
 from harness.prompts import Message
 
 
@@ -67,7 +68,8 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
         extra = ({"logits_processor": LogitsProcessorList([answer_no_repeat(enc["input_ids"].shape[1],
                                                                              no_repeat_ngram)])}
                  if no_repeat_ngram > 0 else {})
-        with torch.inference_mode():
+        longest = enc["input_ids"].shape[1] + max_new_tokens
+        with torch.inference_mode(), out_of_memory_as("answering", len(idx), longest):
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **extra)
         dt = time.perf_counter() - t0

@@ -52,6 +52,46 @@ def _reset_rss_peak() -> bool:
         return False
 
 
+class OutOfMemory(RuntimeError):
+    """A phase ran out of memory: the cell fails with where, and the run goes on."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or the CPU allocator's refusal (a RuntimeError that says so)."""
+    import torch
+
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+@contextmanager
+def out_of_memory_as(phase: str, batch: int, sequence: int) -> Iterator[None]:
+    """Turn an out-of-memory error in the block into OutOfMemory("out of memory at batch B, sequence L"),
+    dropping the failed step's tensors first, so that the row says what did not fit."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_out_of_memory(exc) or isinstance(exc, OutOfMemory):
+            raise
+        del exc
+        free_memory()
+        raise OutOfMemory(f"out of memory at batch {batch}, sequence {sequence} ({phase})") from None
+
+
+def free_memory() -> None:
+    """What a failed or finished cell held, given back before the next one starts (CUDA's cache too)."""
+    _release_freed_heap()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+
+
 @dataclass
 class PeakMemory:
     """Filled when the `track_peak_memory` block ends."""

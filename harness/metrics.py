@@ -164,6 +164,12 @@ for _m in (
     Metric("total_params", "parameters", "training", digits=0),
     Metric("train_peak_memory_mb", "peak memory while training (MB)", "cost", higher_is_better=False, digits=0),
     Metric("infer_peak_memory_mb", "peak memory while answering (MB)", "cost", higher_is_better=False, digits=0),
+    # CUDA only (NaN on a CPU): the allocator's reserved peak, what a card must hold beyond the allocated one
+    Metric("peak_reserved_memory_mb", "peak CUDA memory reserved (MB)", "cost", higher_is_better=False, digits=0),
+    Metric("train_reserved_memory_mb", "peak CUDA memory reserved while training (MB)", "cost",
+           higher_is_better=False, digits=0),
+    Metric("infer_reserved_memory_mb", "peak CUDA memory reserved while answering (MB)", "cost",
+           higher_is_better=False, digits=0),
     Metric("seconds_per_answer_p95", "seconds per answer, 95th percentile", "cost", higher_is_better=False),
     Metric("infer_seconds", "seconds answering", "cost", higher_is_better=False),
     Metric("index_seconds", "seconds to build the retrieval index", "cost", higher_is_better=False),

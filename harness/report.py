@@ -25,6 +25,7 @@ from harness.metrics import Metric, shown
 from harness.constraints import Constraints
 from harness.recommend import Recommendation, recommend
 from harness.results import read_comparisons, read_run
+from harness.sizing import KNOWN, Arch, Setting, gpu_for, predict, with_checkpointing
 from harness.views import matrix, slice_table, tradeoff_points
 
 # the smallest common GPU memory classes a measured CUDA peak fits in
@@ -134,9 +135,10 @@ class Report:
     recs: dict[str, Recommendation]
     comparisons: Any
     charts: list[Chart]
+    target: Arch | None = None  # the model the team will deploy (--target-model), for the sizing section
 
 
-def build(run: Path, constraints: Constraints) -> Report:
+def build(run: Path, constraints: Constraints, target: Arch | None = None) -> Report:
     frame, samples, manifest = read_run(run)
     if not (frame["status"] == "ok").any():
         raise HarnessError(f"--run {run}: no finished cell yet; nothing to report")
@@ -144,7 +146,7 @@ def build(run: Path, constraints: Constraints) -> Report:
     comparisons = read_comparisons(run)
     model = manifest.get("model", {}).get("name", "?")
     return Report(f"Adapting {model}: RAG, LoRA, QLoRA or a hybrid?", run, frame, samples, manifest, constraints,
-                  recs, comparisons, charts(frame))
+                  recs, comparisons, charts(frame), target)
 
 
 def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
@@ -231,7 +233,40 @@ def _sizing(r: Report) -> list[str]:
                        f"cuda): here its longest training took {longest:.1f} min; a larger model's training and "
                        "answering cost scale with its size.")
         out.append(line)
+        if r.target is not None:
+            out.append(_target_line(r, rec.recommended))
+    out.append(_seventy_b_line())
     return out
+
+
+def _target_line(r: Report, strategy: str) -> str:
+    """What the recommended strategy needs on the model the team will deploy, predicted (harness.sizing)."""
+    a = r.target
+    assert a is not None
+    prof = r.manifest.get("profile", {})
+    batch = int(prof.get("train", {}).get("batch_size") or 8)
+    method = {"qlora": "qlora", "baseline": "rag", "rag": "rag"}.get(strategy, "lora")
+    s = Setting(method=method, seq=512, batch=batch, rank=int(prof.get("train", {}).get("r") or 16))
+    train = predict(a, s)
+    line = f"To run {strategy} on {a.name} ({a.params() / 1e9:.1f} B parameters): "
+    if method == "rag":
+        line += f"answering at prompt 512 + 96 tokens, batch {batch}, needs about {train.gb():.1f} GB"
+    else:
+        ckpt = predict(a, with_checkpointing(s))
+        line += (f"training at sequence 512, batch {batch}, rank {s.rank} needs about {train.gb():.1f} GB "
+                 f"({gpu_for(train.gb())}), {ckpt.gb():.1f} GB with gradient checkpointing ({gpu_for(ckpt.gb())})")
+    return line + " (predicted by harness size, not measured; re-run with --model on that GPU to measure it)."
+
+
+def _seventy_b_line() -> str:
+    """The received wisdom's claim, checked against the same formula."""
+    a = KNOWN["llama-3.1-70b"]
+    q = predict(a, Setting(method="qlora", seq=512, batch=1, rank=16, checkpointing=True)).gb()
+    full = a.params() * 16 / 1e9  # bf16 weights and gradients, fp32 master weights and two AdamW moments
+    return (f"The claim \"a 70B model on 2 GPUs instead of 36\": QLoRA of Llama-3.1-70B (sequence 512, batch 1, "
+            f"checkpointing) is predicted at {q:.0f} GB, {gpu_for(q)}, or {math.ceil(q * 1.1 / 24)} x 24 GB cards "
+            f"if sharded; full fine-tuning with AdamW holds about {full:.0f} GB of weights, gradients and optimizer "
+            f"state alone, {math.ceil(full / 32)} x 32 GB or {math.ceil(full / 80)} x 80 GB cards before activations.")
 
 
 def _risks(r: Report) -> list[str]:
@@ -363,8 +398,8 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> str:
     return "weasyprint"
 
 
-def write(run: Path, fmt: str, out: Path | None, constraints: Constraints) -> Path:
-    report = build(run, constraints)
+def write(run: Path, fmt: str, out: Path | None, constraints: Constraints, target: Arch | None = None) -> Path:
+    report = build(run, constraints, target)
     out = out or run / f"report.{fmt}"
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "md":

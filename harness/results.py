@@ -27,7 +27,7 @@ PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_c
 COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train", "n_items_seen", "n_items_composed", "n_items_unseen",
                  "n_items_changed"]
 DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_budget", "train_cached",
-                      "train_reused_from"]
+                      "train_reused_from", "train_gradient_checkpointing"]
 # derived when the run folder is written (with_intervals): the model picks the right answer in multiple
 # choice (acc_norm) clearly more often than it writes it and than chance (intervals apart): a capacity
 # limit of the model under test

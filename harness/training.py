@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.measure import PeakMemory, track_peak_memory
+from harness.measure import PeakMemory, out_of_memory_as, track_peak_memory
 from harness.prompts import Message
 
 IGNORE = -100
@@ -37,6 +37,25 @@ class TrainConfig:
     autocast: str = "auto"
     # run the tokens every example starts with once per step (same loss and gradients; see answer_loss)
     share_prefix: bool = True
+    # "auto": on for CUDA training of models with at least CHECKPOINT_ABOVE_PARAMS parameters; "on" / "off"
+    gradient_checkpointing: str = "auto"
+
+
+# Gradient checkpointing keeps one tensor per layer instead of every activation, for one extra forward.
+# From about 1B parameters up, LoRA on a batch of 16 x 512 tokens (the full profile) outgrows a 24 GB
+# card: `harness size` puts Llama-3.2-1B at 25.3 GB (2.5 weights, 12.1 activations, 10.5 logits) and
+# Phi-3-mini at 40.9 GB, against 9.3 GB for the 135M embedded model. Below it, the extra forward
+# (about a third more compute) would be paid for nothing.
+CHECKPOINT_ABOVE_PARAMS = 1_000_000_000
+CHECKPOINTING = ("auto", "on", "off")
+
+
+def use_checkpointing(cfg: TrainConfig, device: str, n_params: int) -> bool:
+    if cfg.gradient_checkpointing not in CHECKPOINTING:
+        raise ValueError(f"gradient_checkpointing '{cfg.gradient_checkpointing}' (known: {', '.join(CHECKPOINTING)})")
+    if cfg.gradient_checkpointing != "auto":
+        return cfg.gradient_checkpointing == "on"
+    return device == "cuda" and n_params >= CHECKPOINT_ABOVE_PARAMS
 
 
 def planned_steps(cfg: TrainConfig, n_examples: int) -> tuple[int, str]:
@@ -68,6 +87,7 @@ class TrainStats:
     autocast: str = "none"  # the dtype training ran under autocast, or "none"
     losses: list[float] = field(default_factory=list)
     budget: str = ""  # how the number of steps was set (planned_steps)
+    checkpointing: bool = False
 
 
 def encode_example(tokenizer: Any, messages: list[Message], response: str, max_length: int) -> tuple[list[int], list[int]]:
@@ -157,16 +177,32 @@ def training_attention(model: Any, device: str) -> Iterator[str]:
         model.set_attn_implementation(current)
 
 
+@contextmanager
+def gradient_checkpointing(model: Any, on: bool) -> Iterator[None]:
+    """Checkpoint every decoder layer while training, and only then: the shared base model answers the
+    next cells without it. Non-reentrant, so no input needs requires_grad and frozen 4-bit layers work."""
+    if not on:
+        yield
+        return
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    try:
+        yield
+    finally:
+        model.gradient_checkpointing_disable()
+
+
 def autocast_dtype(cfg: TrainConfig, device: str) -> Any:
-    """bf16 when asked, or on "auto" where it is native; None for full precision."""
+    """bf16 when asked, or on "auto" where it is native (fp16 on older GPUs); None for full precision."""
     import torch
 
     if cfg.autocast == "none":
         return None
     if cfg.autocast == "bf16":
         return torch.bfloat16
-    if device == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if cfg.autocast == "fp16":
+        return torch.float16
+    if device == "cuda":  # fp16 where bf16 is not native: train() scales the loss for it
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_has_bf16() else None
 
 
@@ -188,7 +224,7 @@ def attach_lora(model: Any, cfg: TrainConfig, quantized: bool, seed: int | None 
         torch.manual_seed(seed)
 
     if quantized:
-        # no gradient checkpointing: LoRA runs without it too, so the two differ only in the base weights
+        # norms and embeddings to fp32 for stable 4-bit training; checkpointing is train()'s, the same for LoRA
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     targets = cfg.target_modules if isinstance(cfg.target_modules, str) else list(cfg.target_modules)
     lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=targets,
@@ -217,11 +253,14 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
     amp = autocast_dtype(cfg, device)
     losses: list[float] = []
     tokens = 0
-    # with LoRA dropout the rows would share one dropout mask over the prefix: exact only without it
-    prefix = shared_prefix_len(encoded) if cfg.share_prefix and cfg.dropout == 0 else 0
     causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    checkpointing = use_checkpointing(cfg, device, int(causal.num_parameters()))
+    # with LoRA dropout the rows would share one dropout mask over the prefix: exact only without it;
+    # a checkpointed model keeps no key/value cache in training, so nothing to share the prefix through
+    prefix = shared_prefix_len(encoded) if cfg.share_prefix and cfg.dropout == 0 and not checkpointing else 0
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp == torch.float16)  # fp16 underflows without it
     model.train()
-    with track_peak_memory(device) as mem, training_attention(causal, device):
+    with track_peak_memory(device) as mem, training_attention(causal, device), gradient_checkpointing(causal, checkpointing):
         start = time.perf_counter()
         for step in range(total_steps):
             batch = []
@@ -232,11 +271,14 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
                 batch.append(encoded[order.pop()])
             inputs = {k: v.to(dev) for k, v in _collate(batch, pad).items()}
             tokens += int(inputs["attention_mask"].sum())
-            with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
-                loss = answer_loss(model, inputs, prefix)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
+            with out_of_memory_as("training", *inputs["input_ids"].shape):
+                with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
+                    loss = answer_loss(model, inputs, prefix)
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                scaler.step(opt)
+                scaler.update()
             sched.step()
             opt.zero_grad(set_to_none=True)
             losses.append(float(loss.detach()))
@@ -249,4 +291,5 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
         first_loss=losses[0] if losses else float("nan"), last_loss=losses[-1] if losses else float("nan"),
         trainable_params=int(trainable), total_params=int(total), memory=mem,
         autocast=str(amp).replace("torch.", "") if amp is not None else "none", losses=losses, budget=budget,
+        checkpointing=checkpointing,
     )

@@ -208,3 +208,85 @@ def test_generate_without_repeated_ngrams_on_a_tiny_model(tiny_llama) -> None:  
         grams = list(zip(ids, ids[1:]))
         assert len(grams) == len(set(grams)) or len(ids) < 3, text
     assert len(plain.texts) == len(cut.texts) == 4
+
+
+def _lora_losses(model_dir: Path, checkpointing: str) -> list[float]:
+    ref, dev = resolve_model(str(model_dir)), resolve_device("cpu")
+    tok = load_tokenizer(ref)
+    torch.manual_seed(0)
+    cfg = TrainConfig(steps=4, batch_size=2, lr=5e-3, r=8, alpha=16, dropout=0.0, warmup_steps=1,
+                      gradient_checkpointing=checkpointing)
+    model = attach_lora(load_causal_lm(ref, dev), cfg, quantized=False, seed=0)
+    examples = [(closed_book("S", f"Who supplies KP-{i}?"), f"Supplier number {i} does.") for i in range(4)]
+    stats = train(model, tok, examples, cfg, seed=0, device="cpu")
+    assert stats.checkpointing is (checkpointing == "on")
+    assert not model.get_base_model().is_gradient_checkpointing  # switched off again for the next cell
+    return stats.losses
+
+
+def test_gradient_checkpointing_trains_the_same_steps(tiny_llama: Path) -> None:
+    """Recomputing activations in backward changes memory, never the result."""
+    assert _lora_losses(tiny_llama, "on") == pytest.approx(_lora_losses(tiny_llama, "off"), rel=1e-4)
+
+
+def test_checkpointing_is_on_by_default_only_for_large_models_on_cuda() -> None:
+    from harness.training import CHECKPOINT_ABOVE_PARAMS, use_checkpointing
+
+    auto = TrainConfig(steps=1, batch_size=1, lr=1e-3)
+    assert use_checkpointing(auto, "cuda", CHECKPOINT_ABOVE_PARAMS)
+    assert not use_checkpointing(auto, "cuda", 135_000_000)
+    assert not use_checkpointing(auto, "cpu", 10 * CHECKPOINT_ABOVE_PARAMS)
+    assert use_checkpointing(TrainConfig(steps=1, batch_size=1, lr=1e-3, gradient_checkpointing="on"), "cpu", 1)
+    with pytest.raises(ValueError, match="gradient_checkpointing 'maybe'"):
+        use_checkpointing(TrainConfig(steps=1, batch_size=1, lr=1e-3, gradient_checkpointing="maybe"), "cuda", 1)
+
+
+def test_running_out_of_memory_says_at_what_batch_and_sequence(tiny_llama: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.training as training
+    from harness.measure import OutOfMemory
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(training, "answer_loss", no_room)
+    ref = resolve_model(str(tiny_llama))
+    cfg = TrainConfig(steps=2, batch_size=2, lr=1e-3, r=4, alpha=8)
+    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False, seed=0)
+    examples = [(closed_book("S", f"Who supplies KP-{i}?"), f"Supplier {i}.") for i in range(2)]
+    with pytest.raises(OutOfMemory, match=r"^out of memory at batch 2, sequence \d+ \(training\)$"):
+        train(model, load_tokenizer(ref), examples, cfg, seed=0, device="cpu")
+    # the CPU allocator's refusal reads the same way; other errors pass through untouched
+    from harness.measure import is_out_of_memory
+
+    assert is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB"))
+    assert not is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+def test_a_train_record_saved_before_the_reserved_memory_column_still_loads(tmp_path: Path) -> None:
+    import json
+    import math
+
+    from harness.strategies.base import TrainRecord
+
+    old = {"train_seconds": 1.0, "train_tokens_per_s": 2.0, "train_steps": 3, "train_loss_first": 1.0,
+           "train_loss_last": 0.5, "train_autocast": "none", "trainable_params": 10, "total_params": 100,
+           "train_peak_memory_mb": 5.0, "adapter_mb": 1.0, "adapter_path": "a", "train_budget": "3 steps (fixed)"}
+    (tmp_path / "train.json").write_text(json.dumps(old))
+    rec = TrainRecord.load(tmp_path / "train.json")
+    assert rec is not None and math.isnan(rec.train_reserved_memory_mb) and rec.train_gradient_checkpointing is False
+
+
+def test_answering_out_of_memory_says_at_what_batch_and_sequence(tiny_llama: Path) -> None:
+    from harness.generation import generate
+    from harness.measure import OutOfMemory
+
+    ref = resolve_model(str(tiny_llama))
+    model = load_causal_lm(ref, resolve_device("cpu"))
+
+    def no_room(**kwargs: object) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+
+    model.generate = no_room  # type: ignore[method-assign]
+    convs = [closed_book("S", f"Who supplies KP-{i}?") for i in range(3)]
+    with pytest.raises(OutOfMemory, match=r"^out of memory at batch 3, sequence \d+ \(answering\)$"):
+        generate(model, load_tokenizer(ref), convs, max_new_tokens=8, batch_size=4)

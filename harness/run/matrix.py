@@ -6,7 +6,6 @@ and computes only the rest.
 
 from __future__ import annotations
 
-import gc
 import json
 import traceback
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from harness import __version__
 from harness.cell import CellSkipped, CellTask
 from harness.config import Scenario
 from harness.faithfulness import OFFLINE_METHOD
+from harness.measure import free_memory
 from harness.models import DeviceInfo, ModelRef
 from harness.profiles import RunProfile
 from harness.run.cache import artifact_dir, load_cached, store
@@ -74,7 +74,7 @@ def run_cell(cell: Cell, opts: RunOptions, ctx: RunContext, done: dict[str, dict
         row.update(status="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         tb = traceback.format_exc()
     finally:
-        gc.collect()
+        free_memory()  # an out-of-memory cell's leftovers must not make the next one fail
     rec = {"row": row, "samples": [{"scenario": cell.scenario, "strategy": cell.strategy, "seed": cell.seed, **s}
                                    for s in samples]}
     if tb:

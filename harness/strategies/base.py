@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import sys
 from dataclasses import dataclass
@@ -63,20 +64,24 @@ class TrainRecord:
     adapter_mb: float
     adapter_path: str
     train_budget: str  # how the number of steps was set (training.planned_steps)
+    # added later, so a record saved before them still loads (NaN / False: not measured then)
+    train_reserved_memory_mb: float = math.nan  # what the CUDA allocator held at its peak: what a card must have
+    train_gradient_checkpointing: bool = False
 
     def columns(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainRecord:
-        return cls(**{f.name: values.get(f.name) for f in dataclasses.fields(cls)})
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values})
 
     @classmethod
     def load(cls, path: Path) -> TrainRecord | None:
         """The saved record, or None (with one warning line) when it is damaged: the adapter is retrained."""
         try:
             values = json.loads(path.read_text(encoding="utf-8"))
-            missing = [f.name for f in dataclasses.fields(cls) if not isinstance(values.get(f.name), (int, float, str))]
+            missing = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+                       and not isinstance(values.get(f.name), (int, float, str))]
             if missing:
                 raise ValueError(f"no {', '.join(missing)}")
             return cls.from_dict(values)
@@ -132,7 +137,8 @@ def _model_and_training(strategy: Strategy, task: CellTask,
                              train_loss_first=ts.first_loss, train_loss_last=ts.last_loss, train_autocast=ts.autocast,
                              trainable_params=ts.trainable_params, total_params=ts.total_params,
                              train_peak_memory_mb=ts.memory.peak_mb, adapter_mb=dir_mb(adapter),
-                             adapter_path=str(adapter), train_budget=ts.budget)
+                             adapter_path=str(adapter), train_budget=ts.budget,
+                             train_reserved_memory_mb=ts.memory.reserved_mb, train_gradient_checkpointing=ts.checkpointing)
         record.save(saved)
         return model, {**record.columns(), "train_cached": False}
     if strategy.reuse_adapter_of:
@@ -164,8 +170,15 @@ def _score(model: Any, strategy: Strategy, task: CellTask, row: dict[str, Any],
     if strategy.reuse_adapter_of or (strategy.train and not strategy.four_bit):
         detach_adapter(model)  # its adapter sits on the run's shared base model
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
-    row["peak_memory_mb"] = max(v for v in (row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"]) if v is not None)
+    row["peak_memory_mb"] = _peak(row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"])
+    row["peak_reserved_memory_mb"] = _peak(row.get("train_reserved_memory_mb"), row.get("infer_reserved_memory_mb"))
     return row
+
+
+def _peak(*values: float | None) -> float:
+    """The larger of the phases' peaks; NaN where none was measured (reserved memory on a CPU)."""
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    return max(known) if known else math.nan
 
 
 def detach_adapter(model: Any) -> Any:
