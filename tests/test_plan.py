@@ -51,6 +51,9 @@ def test_a_scoring_change_keeps_the_adapter_key_and_changes_the_cell_key(scenari
     longer_answers = dataclasses.replace(smoke, max_new_tokens=smoke.max_new_tokens * 2, top_k=smoke.top_k + 1)
     base = train_key(scenario, "lora", smoke, MODEL, 0, CPU)
     assert train_key(scenario, "lora", longer_answers, MODEL, 0, CPU) == base
+    # raft trains on prompts with top_k sources: for it, top_k is a training setting
+    assert train_key(scenario, "raft", longer_answers, MODEL, 0, CPU) != train_key(scenario, "raft", smoke, MODEL, 0,
+                                                                                    CPU)
     assert cell_key(scenario, "lora", smoke, MODEL, 0, CPU, {}) != cell_key(scenario, "lora", longer_answers, MODEL,
                                                                              0, CPU, {})
     assert cell_key(scenario, "lora", smoke, MODEL, 0, CPU, {}, scoring="claims-offline") != cell_key(

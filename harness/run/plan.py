@@ -53,13 +53,15 @@ def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mod
     """What an adapter depends on, and nothing that only affects evaluation: a new metric, another eval
     slice or file, or answer length re-scores a cell with its cached adapter instead of retraining it."""
     fp = _strategy_fingerprint(strategy)
-    fp.pop("retriever", None)
+    # an adapter trained on prompts with sources (raft) depends on how they are laid out and how many
+    with_sources = fp.pop("retriever", None) is not None
     prof = dataclasses.asdict(profile)
     files = {k: v for k, v in scenario.file_hashes.items() if k in ("train", "corpus")}  # corpus: raft's sources
+    sources = [prof["raft_min_distractors"], prof["top_k"], prof["raft_p_no_gold"], prof["source_form"]]
     return _hash({
         "format": TRAIN_FORMAT, "scenario": scenario.name, "files": files, "system": scenario.spec.system_prompt,
         "train_size": scenario.sizes(profile.name).train, "strategy": fp,
-        "train": prof["train"], "raft": [prof["raft_min_distractors"], prof["top_k"], prof["raft_p_no_gold"], prof["source_form"]],
+        "train": prof["train"], "raft": sources if with_sources else [],
         "model": model.identity, "seed": seed, "device": [device.device, device.dtype],
     })
 
