@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_cmd_report)
 
     sz = sub.add_parser("size", help="predicted peak GPU memory (and time) of a strategy on a target model")
-    sz.add_argument("--target-model", required=True, metavar="NAME|CONFIG",
+    sz.add_argument("--target-model", "--model", dest="target_model", required=True, metavar="NAME|CONFIG",
                     help="a known name (phi-3-mini, phi-3-small, phi-3-medium, llama-3.1-8b, llama-3.1-70b, ...) "
                          "or a local HF config.json / model folder")
     sz.add_argument("--method", default="lora", choices=("lora", "qlora", "rag"))

@@ -194,7 +194,10 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
         secs.append((f"Evidence: {name}", blocks))
 
     secs.append(("Charts", [("chart", c) for c in r.charts]))
-    secs.append(("Hardware sizing", [("list", _sizing(r))]))
+    sizing: list[tuple[str, Any]] = [("list", _sizing(r))]
+    if r.target is not None:
+        sizing += [("p", f"Predicted for {r.target.name} (harness size; GB, allocated):"), ("table", _target_table(r))]
+    secs.append(("Hardware sizing", sizing))
     secs.append(("Risks and caveats", [("list", _risks(r))]))
     secs.append(("Methodology", [("list", _methodology(r))]))
     manifest_rows = [["command", " ".join(map(str, m.get("command", [])))], ["git commit", m.get("git_commit")],
@@ -239,23 +242,47 @@ def _sizing(r: Report) -> list[str]:
     return out
 
 
+def _target_setting(r: Report, strategy: str) -> Setting:
+    """The recommended strategy at this run's batch and rank, sequence 512, as `harness size` takes it."""
+    train = r.manifest.get("profile", {}).get("train", {})
+    method = {"qlora": "qlora", "baseline": "rag", "rag": "rag"}.get(strategy, "lora")
+    return Setting(method=method, seq=512, batch=int(train.get("batch_size") or 8), rank=int(train.get("r") or 16))
+
+
 def _target_line(r: Report, strategy: str) -> str:
     """What the recommended strategy needs on the model the team will deploy, predicted (harness.sizing)."""
     a = r.target
     assert a is not None
-    prof = r.manifest.get("profile", {})
-    batch = int(prof.get("train", {}).get("batch_size") or 8)
-    method = {"qlora": "qlora", "baseline": "rag", "rag": "rag"}.get(strategy, "lora")
-    s = Setting(method=method, seq=512, batch=batch, rank=int(prof.get("train", {}).get("r") or 16))
-    train = predict(a, s)
+    s = _target_setting(r, strategy)
+    need = predict(a, s).gb()
     line = f"To run {strategy} on {a.name} ({a.params() / 1e9:.1f} B parameters): "
-    if method == "rag":
-        line += f"answering at prompt 512 + 96 tokens, batch {batch}, needs about {train.gb():.1f} GB"
+    if s.method == "rag":
+        line += f"answering at prompt 512 + 96 tokens, batch {s.batch}, needs about {need:.1f} GB ({gpu_for(need)})"
     else:
-        ckpt = predict(a, with_checkpointing(s))
-        line += (f"training at sequence 512, batch {batch}, rank {s.rank} needs about {train.gb():.1f} GB "
-                 f"({gpu_for(train.gb())}), {ckpt.gb():.1f} GB with gradient checkpointing ({gpu_for(ckpt.gb())})")
+        ckpt = predict(a, with_checkpointing(s)).gb()
+        line += (f"training at sequence 512, batch {s.batch}, rank {s.rank} needs about {need:.1f} GB "
+                 f"({gpu_for(need)}), {ckpt:.1f} GB with gradient checkpointing ({gpu_for(ckpt)})")
     return line + " (predicted by harness size, not measured; re-run with --model on that GPU to measure it)."
+
+
+def _target_table(r: Report) -> tuple[list[str], list[list[str]]]:
+    """Per scenario, the recommended strategy's predicted peak on the target model, part by part."""
+    a = r.target
+    assert a is not None
+    head = ["scenario", "strategy", "setting", "weights", "LoRA + optimizer", "activations", "logits / KV cache",
+            "total", "fits"]
+    rows = []
+    for name, rec in r.recs.items():
+        s = _target_setting(r, rec.recommended)
+        for setting in ([s] if s.method == "rag" else [s, with_checkpointing(s)]):
+            est = predict(a, setting)
+            p = {k: v / 1e9 for k, v in est.parts.items()}
+            what = (f"answer, batch {s.batch}" if s.method == "rag" else
+                    f"{s.method}, batch {s.batch} x 512" + (", checkpointing" if setting.checkpointing else ""))
+            rows.append([name, rec.recommended, what, f"{p['weights']:.1f}", f"{p.get('lora_and_optimizer', 0):.1f}",
+                         f"{p['activations']:.1f}", f"{p.get('logits', 0) + p.get('kv_cache', 0):.1f}",
+                         f"{est.gb():.1f}", gpu_for(est.gb())])
+    return head, rows
 
 
 def _seventy_b_line() -> str:

@@ -262,3 +262,23 @@ def test_raft_is_asked_its_training_items_with_the_sources_it_was_trained_on(tmp
     assert all(p.startswith("Sources:\n[") for p in asked)
     # held-out questions are still answered with what the retriever finds
     assert all(s["retrieved_ids"] for s in samples if s["eval_set"] == "eval")
+
+
+def test_a_cell_that_runs_out_of_memory_fails_alone_and_says_what_ran_out(tmp_path: Path, tiny_llama: Path,
+                                                                          fresh_cache: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    import torch
+
+    import harness.training as training
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(training, "answer_loss", no_room)  # every training step runs out of memory
+    df = run_matrix(options(tiny_llama, tmp_path / "run", ["baseline", "lora", "rag"])).set_index("strategy")
+    assert df.loc["lora", "status"] == "failed"
+    assert re.fullmatch(r"OutOfMemory: out of memory at batch 4, sequence \d+ \(training\)", df.loc["lora", "error"])
+    assert pd.isna(df.loc["lora", "accuracy"])
+    assert df.loc["baseline", "status"] == "ok" and df.loc["rag", "status"] == "ok"

@@ -83,3 +83,19 @@ def test_a_model_limited_result_is_said_in_sizing_and_risks_with_the_slices(tmp_
     assert "These numbers are limited by the measured model (TinyModel): rag recognise answers they do not write." in text
     assert "The measured model recognises the right answer but does not write it: rag (picks 0.96" in text
     assert "Accuracy by slice" in text and "| lora | 1.00 |" in text.replace("seen (n=24) |", "")
+
+
+def test_the_sizing_section_sizes_the_recommendation_for_the_target_model(tmp_path: Path) -> None:
+    from harness.sizing import KNOWN, Setting, predict
+
+    run = write_run(tmp_path / "run")
+    plain = write(run, "md", tmp_path / "plain.md", Constraints()).read_text()
+    assert "Predicted for" not in plain
+    assert "a 70B model on 2 GPUs instead of 36" in plain  # the received claim gets its line either way
+    # with a 4 GB budget the run recommends lora (test above): its training is sized with and without checkpointing
+    text = write(run, "md", tmp_path / "r.md", Constraints(memory_gb=4), KNOWN["phi-3-mini"]).read_text()
+    assert "Predicted for phi-3-mini" in text and "To run lora on phi-3-mini (3.8 B parameters)" in text
+    batch = 8  # the manifest's profile has no train settings here: the defaults
+    total = predict(KNOWN["phi-3-mini"], Setting("lora", seq=512, batch=batch, rank=16)).gb()
+    assert f"| sc | lora | lora, batch {batch} x 512 |" in text and f"| {total:.1f} |" in text
+    assert f"| sc | lora | lora, batch {batch} x 512, checkpointing |" in text

@@ -290,3 +290,40 @@ def test_answering_out_of_memory_says_at_what_batch_and_sequence(tiny_llama: Pat
     convs = [closed_book("S", f"Who supplies KP-{i}?") for i in range(3)]
     with pytest.raises(OutOfMemory, match=r"^out of memory at batch 3, sequence \d+ \(answering\)$"):
         generate(model, load_tokenizer(ref), convs, max_new_tokens=8, batch_size=4)
+
+
+def test_gradient_checkpointing_gives_the_same_loss_and_lora_gradients(tiny_llama: Path) -> None:
+    """One step with and without checkpointing: same loss and LoRA gradients (1e-5); each decoder layer
+    runs twice with it (forward, then again in backward), so it really was on."""
+    from harness.training import _collate, answer_loss, gradient_checkpointing
+
+    ref = resolve_model(str(tiny_llama))
+    tok = load_tokenizer(ref)
+    cfg = TrainConfig(steps=1, batch_size=2, lr=1e-3, r=8, alpha=16, dropout=0.0)
+    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False, seed=0)
+    for name, p in model.named_parameters():
+        if "lora_B" in name:  # B starts at zero, which would make every A gradient zero
+            torch.nn.init.normal_(p, std=0.05)
+    inputs = _collate([encode_example(tok, closed_book("S", f"Who supplies KP-{i}?"), f"Supplier {i}.", 256)
+                       for i in range(2)], tok.pad_token_id)
+    base = model.get_base_model()
+    calls = []
+    # transformers checkpoints a layer's forward (its own hooks stay outside): count its MLP's calls instead
+    base.get_decoder().layers[0].mlp.register_forward_pre_hook(lambda *a: calls.append(1))
+    model.train()
+
+    def step(on: bool) -> tuple[float, dict[str, torch.Tensor], int]:
+        model.zero_grad()
+        calls.clear()
+        with gradient_checkpointing(base, on):
+            loss = answer_loss(model, inputs)
+            loss.backward()
+        return float(loss), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}, len(calls)
+
+    loss_off, grads_off, calls_off = step(False)
+    loss_on, grads_on, calls_on = step(True)
+    assert (calls_off, calls_on) == (1, 2)
+    assert loss_on == pytest.approx(loss_off, abs=1e-5)
+    assert grads_off and all(float(g.abs().sum()) > 0 for g in grads_off.values())
+    for name, g in grads_off.items():
+        assert torch.allclose(grads_on[name], g, atol=1e-5), name
