@@ -68,15 +68,13 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 @contextmanager
 def out_of_memory_as(phase: str, batch: int, sequence: int) -> Iterator[None]:
-    """Turn an out-of-memory error in the block into OutOfMemory("out of memory at batch B, sequence L"),
-    dropping the failed step's tensors first, so that the row says what did not fit."""
+    """Turn an out-of-memory error in the block into OutOfMemory("out of memory at batch B, sequence L"), so
+    that the row says what did not fit (run_cell frees the memory once the failed cell's frames are gone)."""
     try:
         yield
     except Exception as exc:
         if not is_out_of_memory(exc) or isinstance(exc, OutOfMemory):
             raise
-        del exc
-        free_memory()
         raise OutOfMemory(f"out of memory at batch {batch}, sequence {sequence} ({phase})") from None
 
 

@@ -15,6 +15,7 @@ import math
 import shutil
 import subprocess
 import tempfile
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from harness.metrics import Metric, shown
 from harness.constraints import Constraints
 from harness.recommend import Recommendation, recommend
 from harness.results import read_comparisons, read_run
-from harness.sizing import KNOWN, Arch, Setting, gpu_for, predict, with_checkpointing
+from harness.sizing import HEADROOM, KNOWN, Arch, Setting, gpu_for, predict
 from harness.views import matrix, slice_table, tradeoff_points
 
 # the smallest common GPU memory classes a measured CUDA peak fits in
@@ -237,29 +238,31 @@ def _sizing(r: Report) -> list[str]:
                        "answering cost scale with its size.")
         out.append(line)
         if r.target is not None:
-            out.append(_target_line(r, rec.recommended))
+            out.append(_target_line(r, name, rec.recommended))
     out.append(_seventy_b_line())
     return out
 
 
-def _target_setting(r: Report, strategy: str) -> Setting:
-    """The recommended strategy at this run's batch and rank, sequence 512, as `harness size` takes it."""
+def _target_setting(r: Report, scenario: str, strategy: str) -> Setting:
+    """The recommended strategy at this run's batch and rank, sequence 512, as `harness size` takes it; what
+    it trains comes from the row's own flags (4-bit base: qlora; fine-tuned: lora; else answering only)."""
     train = r.manifest.get("profile", {}).get("train", {})
-    method = {"qlora": "qlora", "baseline": "rag", "rag": "rag"}.get(strategy, "lora")
+    row = r.frame[(r.frame["scenario"] == scenario) & (r.frame["strategy"] == strategy)].iloc[0]
+    method = "qlora" if row["four_bit"] else "lora" if row["fine_tuned"] else "rag"
     return Setting(method=method, seq=512, batch=int(train.get("batch_size") or 8), rank=int(train.get("r") or 16))
 
 
-def _target_line(r: Report, strategy: str) -> str:
+def _target_line(r: Report, scenario: str, strategy: str) -> str:
     """What the recommended strategy needs on the model the team will deploy, predicted (harness.sizing)."""
     a = r.target
     assert a is not None
-    s = _target_setting(r, strategy)
+    s = _target_setting(r, scenario, strategy)
     need = predict(a, s).gb()
     line = f"To run {strategy} on {a.name} ({a.params() / 1e9:.1f} B parameters): "
     if s.method == "rag":
         line += f"answering at prompt 512 + 96 tokens, batch {s.batch}, needs about {need:.1f} GB ({gpu_for(need)})"
     else:
-        ckpt = predict(a, with_checkpointing(s)).gb()
+        ckpt = predict(a, dataclasses.replace(s, checkpointing=True)).gb()
         line += (f"training at sequence 512, batch {s.batch}, rank {s.rank} needs about {need:.1f} GB "
                  f"({gpu_for(need)}), {ckpt:.1f} GB with gradient checkpointing ({gpu_for(ckpt)})")
     return line + " (predicted by harness size, not measured; re-run with --model on that GPU to measure it)."
@@ -273,8 +276,8 @@ def _target_table(r: Report) -> tuple[list[str], list[list[str]]]:
             "total", "fits"]
     rows = []
     for name, rec in r.recs.items():
-        s = _target_setting(r, rec.recommended)
-        for setting in ([s] if s.method == "rag" else [s, with_checkpointing(s)]):
+        s = _target_setting(r, name, rec.recommended)
+        for setting in ([s] if s.method == "rag" else [s, dataclasses.replace(s, checkpointing=True)]):
             est = predict(a, setting)
             p = {k: v / 1e9 for k, v in est.parts.items()}
             what = (f"answer, batch {s.batch}" if s.method == "rag" else
@@ -291,7 +294,7 @@ def _seventy_b_line() -> str:
     q = predict(a, Setting(method="qlora", seq=512, batch=1, rank=16, checkpointing=True)).gb()
     full = a.params() * 16 / 1e9  # bf16 weights and gradients, fp32 master weights and two AdamW moments
     return (f"The claim \"a 70B model on 2 GPUs instead of 36\": QLoRA of Llama-3.1-70B (sequence 512, batch 1, "
-            f"checkpointing) is predicted at {q:.0f} GB, {gpu_for(q)}, or {math.ceil(q * 1.1 / 24)} x 24 GB cards "
+            f"checkpointing) is predicted at {q:.0f} GB, {gpu_for(q)}, or {math.ceil(q * HEADROOM / 24)} x 24 GB cards "
             f"if sharded; full fine-tuning with AdamW holds about {full:.0f} GB of weights, gradients and optimizer "
             f"state alone, {math.ceil(full / 32)} x 32 GB or {math.ceil(full / 80)} x 80 GB cards before activations.")
 

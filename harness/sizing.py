@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
 
 GB = 1e9
 NF4_BITS = 4 + 0.127
+HEADROOM = 1.1  # a card holds a prediction with 10% to spare: the allocator's reserve and the CUDA context
 
 
 @dataclass(frozen=True)
@@ -175,10 +176,6 @@ def train_seconds(arch: Arch, s: Setting, tokens: int, measured_tokens_per_s: fl
     return tokens * per_token / flops_per_s
 
 
-def with_checkpointing(s: Setting) -> Setting:
-    return replace(s, checkpointing=True)
-
-
 def table(arch: Arch, s: Setting) -> str:
     est = predict(arch, s)
     lines = [f"{arch.name} ({arch.params() / 1e9:.2f} B parameters), {s.method}, "
@@ -194,6 +191,6 @@ def gpu_for(gb: float) -> str:
     for size, name in ((16, "a 16 GB card (T4, V100-16GB)"), (24, "a 24 GB card (L4, RTX 4090, A10G)"),
                        (48, "a 48 GB card (L40S, A6000)"), (80, "an 80 GB card (A100/H100 80GB)"),
                        (141, "a 141 GB card (H200)")):
-        if gb * 1.1 <= size:  # 10% headroom for the allocator's reserve and the CUDA context
+        if gb * HEADROOM <= size:
             return name
-    return f"{math.ceil(gb * 1.1 / 80)} x 80 GB cards (sharded)"
+    return f"{math.ceil(gb * HEADROOM / 80)} x 80 GB cards (sharded)"
