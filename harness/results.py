@@ -8,6 +8,7 @@ one line naming the file and the problem, never a traceback from deep inside pan
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,10 @@ DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "t
 # limit of the model under test
 DIAGNOSTIC_COLUMNS = ["recognises_not_writes"]
 MC_CHANCE = 0.25  # the reference and three wrong options: picking at random is right a quarter of the time
+# columns added after run format 1 was fixed: a folder written before them still reads, with the value
+# "not measured" (NaN, None), instead of being refused as damaged
+ADDED_LATER = {"peak_reserved_memory_mb": math.nan, "train_reserved_memory_mb": math.nan,
+               "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None}
 
 
 def columns() -> list[str]:
@@ -183,6 +188,9 @@ def _read_parquet(run: Path, name: str) -> Any:
 
 def read_results(run: Path) -> Any:
     frame = _read_parquet(run, RESULTS_FILE)
+    for c, not_measured in ADDED_LATER.items():
+        if c not in frame.columns:
+            frame[c] = not_measured
     missing = [c for c in columns() if c not in frame.columns]
     if missing:
         raise _damaged(run, RESULTS_FILE, f"missing columns {', '.join(missing[:5])}"

@@ -409,3 +409,19 @@ def test_the_markdown_report_escapes_the_run_folder_name(smoke_run: Path, tmp_pa
     assert run_cli(["report", "--run", str(run), "--format", "md", "--out", str(out)], capsys)[0] == 0
     text = out.read_text()
     assert "![x](http:" not in text and "run\\`!\\[x\\](http:" in text
+
+
+def test_a_run_folder_from_before_the_reserved_memory_columns_still_reads(smoke_run: Path, tmp_path: Path) -> None:
+    """Columns added after the run format was fixed read as "not measured"; any other missing one is damage."""
+    from harness.errors import HarnessError
+    from harness.results import ADDED_LATER, read_run
+
+    run = tmp_path / "older"
+    shutil.copytree(smoke_run, run)
+    frame = pd.read_parquet(run / "results.parquet")
+    frame.drop(columns=list(ADDED_LATER)).to_parquet(run / "results.parquet")
+    read = read_run(run)[0]
+    assert read["peak_reserved_memory_mb"].isna().all() and read["train_gradient_checkpointing"].isna().all()
+    frame.drop(columns=["train_peak_memory_mb"]).to_parquet(run / "results.parquet")
+    with pytest.raises(HarnessError, match="missing columns train_peak_memory_mb"):
+        read_run(run)
