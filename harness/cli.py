@@ -169,6 +169,16 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env={**os.environ, RUN_ENV: str(Path(args.run).resolve())})
 
 
+def _cpus(flag: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise HarnessError(f"{flag} {text}: expected a positive number of CPUs")
+    return value
+
+
 def _port(text: str) -> int:
     from harness.preflight import port
 
@@ -280,23 +290,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
     from harness.models import load_tokenizer, resolve_device, resolve_model
-    from harness.run import RunOptions, check_out, check_strategies, run_matrix
+    from harness.run import RunOptions, check_out, check_strategies, make_executor, run_matrix
     from harness.views import summary_table
 
     check_strategies(args.strategy or [])  # input errors before any model is touched
     seeds = _parse_seeds(args.seeds) if args.seeds is not None else [seed("--seed", args.seed)]
     judge = _judge_config(args)
     _quiet_libraries()
-    device = resolve_device(args.device)
+    executor = make_executor(args.executor, args.ray_address, _cpus("--cpus-per-cell", args.cpus_per_cell))
+    device = executor.device(args.device)
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
     load_tokenizer(model)  # present, loadable, with a chat template: before any cell
     out = out or Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile=profile, model=model, device=device,
-                      seeds=seeds, out=out, argv=sys.argv, progress=not args.quiet, judge=judge)
+                      seeds=seeds, out=out, argv=sys.argv, progress=not args.quiet, judge=judge,
+                      executor=args.executor, ray_address=args.ray_address)
     check_out(opts)  # not another run's folder: before any work
     print(f"harness run: {len(scenarios)} scenario(s), profile {args.profile}, model {model.name}, "
-          f"device {device.device} ({device.name}, {device.dtype}) -> {out}", flush=True)
-    frame = run_matrix(opts)
+          f"device {device.device} ({device.name}, {device.dtype}), executor {executor.name} -> {out}", flush=True)
+    frame = run_matrix(opts, executor)
     print(summary_table(frame))
     print(f"results: {out}")
     failed = frame[frame["status"] == "failed"]
@@ -308,6 +320,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from harness.run.options import EXECUTORS as executors
+
     parser = _Parser(
         prog="harness",
         description="Measure RAG, LoRA, QLoRA and hybrids on your own scenarios, and recommend one.",
@@ -348,6 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow a local or hub model to run its own Python code (off by default)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--executor", default="local", choices=executors,
+                     help="local: cells one after another here; ray: each cell a task on a Ray cluster")
+    run.add_argument("--ray-address", default=None, metavar="ADDR",
+                     help="the Ray cluster (auto, or HEAD:6379; default: HARNESS_RAY_ADDRESS, RAY_ADDRESS, else a "
+                          "local instance)")
+    run.add_argument("--cpus-per-cell", default="1", metavar="N",
+                     help="ray on the CPU: CPUs each cell asks for (its torch threads); on CUDA a cell asks one GPU")
     run.set_defaults(func=_cmd_run)
 
     rc = sub.add_parser("recommend", help="recommend a strategy per scenario from a run folder and your constraints")

@@ -69,7 +69,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
 @contextmanager
 def out_of_memory_as(phase: str, batch: int, sequence: int) -> Iterator[None]:
     """Turn an out-of-memory error in the block into OutOfMemory("out of memory at batch B, sequence L"), so
-    that the row says what did not fit (run_cell frees the memory once the failed cell's frames are gone)."""
+    that the row says what did not fit (compute_cell frees the memory once the failed cell's frames are gone)."""
     try:
         yield
     except Exception as exc:

@@ -23,7 +23,7 @@ ID_COLUMNS = ["scenario", "strategy", "model", "seed", "profile", "status", "err
 # the strategy's own facts (harness.cell.Strategy.flags), written by the run, never inferred by readers
 FLAG_COLUMNS = ["retrieves", "fine_tuned", "four_bit"]
 PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_commit", "harness_version",
-                      "versions", "cell_key", "created_at"]
+                      "versions", "node", "cell_key", "created_at"]
 # beside the metrics (harness.metrics): how many items each set had, and how a value was measured
 COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train", "n_items_seen", "n_items_composed", "n_items_unseen",
                  "n_items_changed"]
@@ -37,7 +37,7 @@ MC_CHANCE = 0.25  # the reference and three wrong options: picking at random is 
 # columns added after run format 1 was fixed: a folder written before them still reads, with the value
 # "not measured" (NaN, None), instead of being refused as damaged
 ADDED_LATER = {"peak_reserved_memory_mb": math.nan, "train_reserved_memory_mb": math.nan,
-               "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None}
+               "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None, "node": None}
 
 
 def columns() -> list[str]:

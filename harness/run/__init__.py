@@ -1,6 +1,22 @@
-"""Running the matrix: plan (cells, keys), cache (finished cells), folder (the run folder), matrix (the loop)."""
+"""Running the matrix: plan (cells, keys), cache (finished cells), compute (one cell), executors (where cells
+run: here or on Ray), folder (the run folder), matrix (the loop that ties them).
 
-from harness.run.matrix import RunOptions, check_out, run_cell, run_matrix
-from harness.run.plan import Cell, check_strategies, plan_cells, train_key
+Names are imported on first use, so that `harness --help` does not load the pipeline.
+"""
 
-__all__ = ["Cell", "RunOptions", "check_out", "check_strategies", "plan_cells", "run_cell", "run_matrix", "train_key"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "EXECUTORS": "options", "RunOptions": "options", "make_executor": "executors", "check_out": "matrix",
+    "run_matrix": "matrix", "Cell": "plan", "check_strategies": "plan", "plan_cells": "plan", "train_key": "plan",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'harness.run' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"harness.run.{_EXPORTS[name]}"), name)

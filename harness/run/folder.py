@@ -29,7 +29,7 @@ def _atomic_parquet(path: Path, frame: Any) -> None:
 
 
 def write_run_folder(opts: Any, cells: list[Cell], done: dict[str, dict[str, Any]], started: str,
-                     finished: bool) -> Any:
+                     finished: bool, executor: dict[str, Any] | None = None) -> Any:
     """Write every file of the run folder from the finished cells; returns the results frame."""
     rows = [with_intervals(done[c.key]["row"], done[c.key]["samples"]) for c in cells if c.key in done]
     frame = to_frame(rows)
@@ -58,6 +58,7 @@ def write_run_folder(opts: Any, cells: list[Cell], done: dict[str, dict[str, Any
         "judge": {"base_url": opts.judge.base_url, "model": opts.judge.model} if opts.judge else None,
         "scenarios": {s.name: {"path": str(s.path), "files": s.file_hashes} for s in opts.scenarios},
         "cache_dir": str(cache_dir()),
+        "executor": executor or {"name": "local"},
         "cells": [{"scenario": c.scenario, "strategy": c.strategy, "seed": c.seed, "key": c.key,
                    "status": done[c.key]["row"]["status"] if c.key in done else "pending"} for c in cells],
     }

@@ -13,11 +13,18 @@ class Progress:
         self.enabled = enabled
         self.outer: Any = None
 
-    def cells(self, total: int) -> Any:
+    def cells(self, total: int, initial: int = 0) -> Any:
+        """The bar over the run's cells; `initial` were served from the cache (they do not count in the ETA)."""
         from tqdm.auto import tqdm
 
-        self.outer = tqdm(total=total, desc="cells", unit="cell", disable=not self.enabled, position=0)
+        self.outer = tqdm(total=total, initial=initial, desc="cells", unit="cell", disable=not self.enabled,
+                          position=0)
         return self.outer
+
+    def running(self, what: str) -> None:
+        """What is being computed now (one cell here, or the cells in flight on a cluster)."""
+        if self.outer is not None:
+            self.outer.set_description(what)
 
     def _inner(self, total: int, desc: str, unit: str) -> Any:
         from tqdm.auto import tqdm

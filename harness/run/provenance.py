@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import socket
 import subprocess
 import sys
 from importlib import metadata
@@ -42,3 +43,8 @@ def git_commit() -> str:
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def node_name() -> str:
+    """The machine that computed a row (a Ray worker writes its own, with its node id)."""
+    return socket.gethostname()

@@ -1,0 +1,150 @@
+"""The matrix on a local Ray instance (started here, 2 CPUs): same rows as the local executor, the driver
+alone writes the cache, a dead worker fails its cell only, a killed driver resumes, hybrid reuses lora."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.results import read_run
+from harness.run import make_executor, run_matrix
+from test_matrix import options
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A local Ray instance for this module; its workers also register the failing test strategies."""
+    import ray_faults
+
+    ray_faults.install()
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
+             runtime_env={"env_vars": {"PYTHONPATH": str(TESTS)}, "worker_process_setup_hook": "ray_faults.install"})
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+        ray_faults.uninstall()
+
+
+def ray_options(model: Path, out: Path, strategies: list[str]):  # noqa: ANN201
+    return dataclasses.replace(options(model, out, strategies), executor="ray")
+
+
+COMPARED = ["scenario", "strategy", "seed", "status", "accuracy", "accuracy_updated", "fact_recall", "faithfulness",
+            "hit_at_k", "train_loss_last", "train_steps", "n_items", "cell_key"]
+
+
+def test_ray_gives_the_rows_of_the_local_executor_and_hybrid_reuses_lora(
+        cluster: str, tmp_path: Path, tiny_llama: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    strategies = ["baseline", "rag", "lora", "hybrid"]
+    local = run_matrix(options(tiny_llama, tmp_path / "local", strategies))
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "ray-cache"))  # nothing served from the local run
+    remote = run_matrix(ray_options(tiny_llama, tmp_path / "ray", strategies))
+
+    assert list(remote["status"]) == ["ok"] * 4, list(remote["error"])
+    cols = [c for c in COMPARED if c in local.columns]
+    pd.testing.assert_frame_equal(local[cols].reset_index(drop=True), remote[cols].reset_index(drop=True),
+                                  check_exact=False, atol=1e-4)
+    answers = {}
+    for name in ("local", "ray"):
+        _, samples, manifest = read_run(tmp_path / name)
+        answers[name] = [(s["strategy"], s["item_id"], s["answer"]) for s in samples]
+    assert answers["local"] == answers["ray"] and len(answers["ray"]) > 0
+
+    # provenance: the manifest names the executor and its node(s); every row, the node that computed it
+    assert manifest["executor"]["name"] == "ray" and len(manifest["executor"]["nodes"]) == 1
+    node = manifest["executor"]["nodes"][0]
+    assert node["cpus"] == 2 and node["device"]["device"] == "cpu"
+    assert set(remote["node"]) == {node["node"]} and "ray node" in node["node"]
+    assert set(local["node"]) == {os.uname().nodename}
+
+    # hybrid answered with lora's adapter: one adapter trained, none retrained for the hybrid cell
+    by = remote.set_index("strategy")
+    assert by.loc["hybrid", "adapter_path"] == by.loc["lora", "adapter_path"]
+    assert by.loc["hybrid", "train_reused_from"] == "lora"
+    adapters = list((tmp_path / "ray-cache" / "artifacts").glob("*/adapter"))
+    assert [str(a) for a in adapters] == [by.loc["lora", "adapter_path"]]
+
+
+def test_a_cell_that_raises_or_whose_worker_dies_fails_alone(cluster: str, tmp_path: Path, tiny_llama: Path,
+                                                             fresh_cache: Path) -> None:
+    df = run_matrix(ray_options(tiny_llama, tmp_path / "run", ["baseline", "boom", "crash"])).set_index("strategy")
+    assert df.loc["baseline", "status"] == "ok"
+    assert df.loc["boom", "status"] == "failed"
+    assert df.loc["boom", "error"] == "RuntimeError: simulated failure inside the cell"
+    assert df.loc["crash", "status"] == "failed"
+    assert df.loc["crash", "error"].startswith("WorkerCrashedError: ")
+    assert pd.isna(df.loc["crash", "accuracy"]) and pd.isna(df.loc["boom", "accuracy"])
+
+    # the next run retries the failed cells and serves the finished one from the cache
+    again = run_matrix(ray_options(tiny_llama, tmp_path / "run", ["baseline", "boom", "crash"])).set_index("strategy")
+    assert again.loc["baseline", "created_at"] == df.loc["baseline", "created_at"]
+    assert list(again["status"]) == ["ok", "failed", "failed"]
+    assert len(json.loads((tmp_path / "run" / "manifest.json").read_text())["cells"]) == 3
+
+
+def test_a_killed_driver_resumes_with_one_row_per_cell(cluster: str, tmp_path: Path, tiny_llama: Path,
+                                                       fresh_cache: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "harness", "run", "--executor", "ray", "--ray-address", cluster,
+           "--model", str(tiny_llama), "--profile", "smoke", "--quiet", "--scenario", "multi_fact_qa",
+           "--strategy", "baseline", "--strategy", "rag", "--strategy", "lora", "--out", str(out)]
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(fresh_cache)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cells = fresh_cache / "cells"
+    deadline = time.time() + 180
+    while time.time() < deadline and not (cells.is_dir() and any(cells.glob("*.json"))):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished_before = len(list(cells.glob("*.json")))
+    assert 1 <= finished_before < 3, "the kill must land mid-run"
+
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "executor ray" in done.stdout
+    df, samples, manifest = read_run(out)
+    assert len(df) == 3 and df[["scenario", "strategy"]].duplicated().sum() == 0
+    assert set(df["status"]) == {"ok"} and manifest["complete"] is True
+    assert len(samples) == 3 * 8 + 8
+
+
+def test_an_unreachable_cluster_is_one_line_and_exit_2_within_seconds(tmp_path: Path, tiny_llama: Path) -> None:
+    cmd = [sys.executable, "-m", "harness", "run", "--executor", "ray", "--ray-address", "127.0.0.1:1",
+           "--model", str(tiny_llama), "--profile", "smoke", "--out", str(tmp_path / "run")]
+    started = time.monotonic()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(err) == 1, done.stderr
+    assert err[0].startswith("error: --ray-address 127.0.0.1:1: cannot connect to Ray (nothing answers at 127.0.0.1:1")
+    assert time.monotonic() - started < 60  # ray.init alone retries such an address for minutes
+    assert not (tmp_path / "run").exists()
+
+
+def test_without_ray_installed_the_executor_names_the_install_command(monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str],
+                                                                      tmp_path: Path) -> None:
+    from harness.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    code = main(["run", "--executor", "ray", "--profile", "smoke", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ['error: --executor ray: Ray is not installed; install it with: '
+                                 'pip install "harness[ray]"']
+    with pytest.raises(Exception, match="not installed"):
+        make_executor("ray")
