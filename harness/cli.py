@@ -289,7 +289,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             profile.train, gradient_checkpointing=args.gradient_checkpointing))
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
-    from harness.models import load_tokenizer, resolve_device, resolve_model
+    from harness.models import load_tokenizer, resolve_model
     from harness.run import RunOptions, check_out, check_strategies, make_executor, run_matrix
     from harness.views import summary_table
 
