@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from harness.data import Document, EvalItem, TrainItem, read_jsonl
+from harness.documents import is_folder_corpus, read_folder
 from harness.errors import ConfigError, format_validation_error
 from harness.scorers import SCORERS
 from harness.scorers.business_flow import stated_action
@@ -206,6 +207,23 @@ def _resolve_data_path(yaml_path: Path, shown: str, field_path: str, value: str)
     return candidate
 
 
+def _resolve_folder(yaml_path: Path, shown: str, field_path: str, value: str) -> tuple[Path, str | None]:
+    """A folder corpus (`docs/`) or a glob (`docs/**/*.pdf`): its folder, inside the allowed roots, and the pattern."""
+    parts = Path(value).parts
+    first_glob = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+    folder = Path(*parts[:first_glob]) if first_glob else Path(".")
+    pattern = str(Path(*parts[first_glob:])) if first_glob < len(parts) else None
+    candidate = (yaml_path.parent / folder.expanduser()).resolve()
+    roots = allowed_roots(yaml_path)
+    if not any(candidate.is_relative_to(r) for r in roots):
+        raise ConfigError(f"{shown}: {field_path}: path '{value}' leaves the scenario's folder "
+                          f"(allowed: {', '.join(str(r) for r in roots)}; set {DATA_DIR_ENV} to allow another)")
+    if not candidate.is_dir():
+        raise ConfigError(f"{shown}: {field_path}: folder not found: {folder} (a corpus is a .jsonl file, a folder "
+                          "of documents, or a glob)")
+    return candidate, pattern
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -257,7 +275,14 @@ def load_scenario(path: str | Path) -> Scenario:
         hashes[field_path] = _sha256(p)
         return read_jsonl(p, model, shown=f"{shown}: {field_path} ({value})")
 
-    corpus = load("corpus", spec.corpus, Document)
+    def load_corpus(field_path: str, value: str) -> list[Document]:
+        if not is_folder_corpus(value):
+            return load(field_path, value, Document)
+        folder, pattern = _resolve_folder(yaml_path, shown, field_path, value)
+        docs, hashes[field_path] = read_folder(folder, pattern, shown=f"{shown}: {field_path} ({value})")
+        return docs
+
+    corpus = load_corpus("corpus", spec.corpus)
     train = load("train", spec.train, TrainItem)
     _check_train_items(f"{shown}: train ({spec.train})", train, spec)
     evals = load("eval", spec.eval, EvalItem)
@@ -265,7 +290,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
     corpus_u = eval_u = None
     if spec.corpus_update is not None:
-        corpus_u = load("corpus_update.corpus", spec.corpus_update.corpus, Document)
+        corpus_u = load_corpus("corpus_update.corpus", spec.corpus_update.corpus)
         eval_u = load("corpus_update.eval", spec.corpus_update.eval, EvalItem)
         _check_items(f"{shown}: corpus_update.eval ({spec.corpus_update.eval})", eval_u,
                      {d.id for d in corpus_u}, spec, "corpus_update.corpus")

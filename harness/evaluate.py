@@ -101,7 +101,8 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
 
     out: dict[str, Any] = {}
     # built once per scenario and corpus, outside the measured block: reported as index_seconds
-    indexes = {s.label: ctx.index(scenario.name, s.label if s.label != "train" else "eval", s.corpus)
+    indexes = {s.label: ctx.index(scenario.name, s.label if s.label != "train" else "eval", s.corpus,
+                                  prof.chunk_tokens, prof.chunk_overlap)
                for s in sets + ([train_set] if train_set else [])} if retrieval else {}
     seconds: list[float] = []
     with track_peak_memory(task.device.device) as mem:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import HarnessError
+from harness.retrieval import CHUNK_OVERLAP, CHUNK_TOKENS
 from harness.training import TrainConfig
 
 DEFAULT_MATRIX = ("baseline", "rag", "lora", "qlora", "hybrid", "raft")
@@ -29,6 +30,9 @@ class RunProfile:
     no_repeat_ngram: int = 0
     raft_min_distractors: int = 1  # RAFT trains on top_k sources like it answers: gold first, at least this many distractors
     raft_p_no_gold: float = 0.2  # share of RAFT examples whose sources lack the gold document (Zhang et al. 2024)
+    # documents longer than this many embedder tokens are cut into windows that overlap by chunk_overlap tokens
+    chunk_tokens: int = CHUNK_TOKENS
+    chunk_overlap: int = CHUNK_OVERLAP
 
 
 PROFILES: dict[str, RunProfile] = {

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from harness.data import Document
 from harness.models import embedder_path
-from harness.retrieval import BM25, Embedder, HybridIndex, chunk_corpus, lexical_tokens
+import pytest
+
+from harness.config import builtin_scenario_paths, load_scenario
+from harness.retrieval import Embedder, HybridIndex, Lexical, chunk_corpus, lexical_tokens
+from reference_bm25 import ReferenceBM25
 
 
 def test_codes_match_across_spellings() -> None:
@@ -15,15 +19,50 @@ def test_codes_match_across_spellings() -> None:
 
 def test_bm25_prefers_the_exact_code() -> None:
     texts = ["Pump P-140 bolts: 45 Nm.", "Pump P-120 bolts: 30 Nm.", "Canteen opens at 07:30."]
-    scores = BM25(texts).scores("torque for the P120")
+    scores = Lexical(texts).scores("torque for the P120")
     assert max(range(3), key=lambda i: scores[i]) == 1
     assert scores[2] == 0
 
 
-def test_long_documents_are_chunked() -> None:
-    doc = Document(id="D", title="T", text=" ".join(f"w{i}" for i in range(250)))
-    chunks = chunk_corpus([doc], max_words=120)
-    assert [c.id for c in chunks] == ["D#0", "D#1", "D#2"] and all(c.doc_id == "D" for c in chunks)
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder(embedder_path())
+
+
+def test_long_documents_are_chunked_by_tokens_with_overlap(embedder: Embedder) -> None:
+    text = " ".join(f"word{i}" for i in range(250))
+    n_tokens = len(embedder.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert n_tokens == 678  # windows start at tokens 0, 160, 320, 480: the last one reaches the end
+    doc = Document(id="D", title="T", text=text)
+    chunks = chunk_corpus([doc], embedder.tokenizer, chunk_tokens=200, overlap=40)
+    assert [c.id for c in chunks] == ["D#0", "D#1", "D#2", "D#3"] and all(c.doc_id == "D" for c in chunks)
+    bodies = [c.text.removeprefix("T: ") for c in chunks]
+    assert all(len(embedder.tokenizer(b, add_special_tokens=False)["input_ids"]) <= 200 for b in bodies)
+    assert bodies[0].startswith("word0 ") and bodies[-1].endswith("word249")
+    # consecutive windows share their overlap: the last 40 tokens of one open the next
+    starts = [text.index(b) for b in bodies]  # each window is a piece of the original text
+    assert all(s0 < s1 < s0 + len(b0) for s0, s1, b0 in zip(starts, starts[1:], bodies))
+    # a short document stays one chunk, as every built-in document does (the longest has 64 tokens)
+    assert [c.id for c in chunk_corpus([doc], embedder.tokenizer, chunk_tokens=1000)] == ["D"]
+
+
+def test_bm25s_ranks_the_builtin_corpora_as_the_hand_written_bm25_did() -> None:
+    """Every eval question of the built-in scenarios (quick and full), against its corpus: the same chunks with
+    a positive score, in the same order (ties: corpus order in both)."""
+    compared = 0
+    for path in builtin_scenario_paths():
+        sc = load_scenario(path)
+        for corpus, items in ((sc.corpus, sc.eval), (sc.corpus_update or [], sc.eval_update or [])):
+            texts = [f"{d.title}: {d.text}" for d in corpus]
+            if not texts:
+                continue
+            ref, new = ReferenceBM25(texts), Lexical(texts)
+            for item in items:
+                want = ref.ranking(item.question)
+                assert new.top(item.question, len(texts)) == want, (sc.name, item.id)
+                assert new.top(item.question, 8) == want[:8]
+                compared += 1
+    assert compared > 400
 
 
 def test_hybrid_index_separates_near_identical_codes() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.faithfulness import OfflineFaithfulness
 from harness.judge import RagasJudge
-from harness.models import DeviceInfo, ModelRef, embedder_path, load_causal_lm, load_tokenizer
+from harness.models import DeviceInfo, ModelRef, cache_dir, embedder_path, load_causal_lm, load_tokenizer
 from harness.retrieval import Embedder, HybridIndex
 from harness.run.progress import Progress
 
@@ -55,8 +55,9 @@ class RunContext:
         self._base = None
         gc.collect()
 
-    def index(self, scenario: str, label: str, corpus: list[Any]) -> Any:
-        key = (scenario, label)
+    def index(self, scenario: str, label: str, corpus: list[Any], chunk_tokens: int, chunk_overlap: int) -> Any:
+        key = (scenario, label, chunk_tokens, chunk_overlap)
         if key not in self._indexes:
-            self._indexes[key] = HybridIndex(corpus, self.embedder())
+            self._indexes[key] = HybridIndex(corpus, self.embedder(), chunk_tokens=chunk_tokens,
+                                             chunk_overlap=chunk_overlap, cache=cache_dir() / "indexes")
         return self._indexes[key]

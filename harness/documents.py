@@ -1,0 +1,91 @@
+"""A team's documents as a corpus: a folder (or a glob) of PDF, DOCX, PPTX, HTML, Markdown and text files.
+
+Converted to text by markitdown (chosen over docling and unstructured: bench/README.md, "Converting
+documents"); Markdown and text are read as they are. One document per file, its id the path relative to
+the folder; a file that cannot be read is named in one warning line and skipped, never silently.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import sys
+from pathlib import Path
+
+from harness.data import Document
+from harness.errors import ConfigError
+
+PLAIN = {".md", ".markdown", ".txt", ".text"}
+CONVERTED = {".pdf", ".docx", ".pptx", ".html", ".htm", ".xlsx"}
+SUFFIXES = PLAIN | CONVERTED
+
+
+def is_folder_corpus(value: str) -> bool:
+    """`corpus:` names a folder or a glob rather than a corpus.jsonl."""
+    return not value.endswith(".jsonl")
+
+
+def corpus_files(root: Path, pattern: str | None) -> list[Path]:
+    """The supported files under `root` (recursively), or those matching the glob, in a stable order."""
+    found = ([Path(p) for p in glob.glob(str(root / pattern), recursive=True)] if pattern
+             else [p for p in root.rglob("*")])
+    return sorted(p for p in found if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
+
+
+def files_hash(files: list[Path], root: Path) -> str:
+    """One hash over every file's relative path and bytes: a changed, added or removed file changes it."""
+    h = hashlib.sha256()
+    for p in files:
+        h.update(str(p.relative_to(root)).encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+_CONVERTER = None
+
+
+def _converter():  # noqa: ANN202 - markitdown.MarkItDown, imported on first use
+    global _CONVERTER
+    if _CONVERTER is None:
+        from markitdown import MarkItDown
+
+        _CONVERTER = MarkItDown(enable_plugins=False)
+    return _CONVERTER
+
+
+def to_text(path: Path) -> str:
+    """The file's text (Markdown for converted formats); raises on a file that cannot be read."""
+    if path.suffix.lower() in PLAIN:
+        return path.read_text(encoding="utf-8")
+    return _converter().convert(str(path)).text_content
+
+
+def _title(path: Path, text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line and not line.startswith("<!--"):  # markitdown marks slides with HTML comments
+            return line[:120]
+    return path.stem
+
+
+def read_folder(root: Path, pattern: str | None = None, shown: str = "corpus") -> tuple[list[Document], str]:
+    """The folder's documents and the hash of its files; unreadable or empty files are warned about and skipped."""
+    files = corpus_files(root, pattern)
+    docs = []
+    for p in files:
+        rel = str(p.relative_to(root))
+        try:
+            text = to_text(p).strip()
+        except Exception as exc:  # noqa: BLE001 - any converter failure: skip the file and say so
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            print(f"warning: {shown}: {rel}: cannot be read ({type(exc).__name__}: {reason}); skipped",
+                  file=sys.stderr, flush=True)
+            continue
+        if not text:
+            print(f"warning: {shown}: {rel}: no text found (a scanned PDF needs OCR first); skipped",
+                  file=sys.stderr, flush=True)
+            continue
+        docs.append(Document(id=rel, title=_title(p, text), text=text))
+    if not docs:
+        raise ConfigError(f"{shown}: no readable documents ({', '.join(sorted(SUFFIXES))}) under {root}"
+                          + (f" matching {pattern}" if pattern else ""))
+    return docs, files_hash(files, root)
