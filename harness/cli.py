@@ -47,6 +47,34 @@ def _cmd_scenarios_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scenarios_new(args: argparse.Namespace) -> int:
+    from harness.config import load_scenario
+    from harness.scenario_new import QAColumns, write_scenario
+
+    if args.out.suffix not in (".yaml", ".yml"):
+        raise HarnessError(f"--out {args.out}: expected a .yaml file name")
+    notes = write_scenario(args.corpus, args.qa, args.out, args.name,
+                           QAColumns(args.question_column, args.answer_column, args.doc_column),
+                           args.eval_share, args.seed)
+    import os
+
+    from harness.config import DATA_DIR_ENV
+
+    before = os.environ.get(DATA_DIR_ENV)
+    os.environ[DATA_DIR_ENV] = os.pathsep.join(p for p in (before, str(args.corpus.resolve())) if p)
+    try:  # what was written loads (with the corpus allowed, as the note tells the user to allow it)
+        sc = load_scenario(args.out)
+    finally:
+        if before is None:
+            del os.environ[DATA_DIR_ENV]
+        else:
+            os.environ[DATA_DIR_ENV] = before
+    print(f"wrote {args.out} ({len(sc.corpus)} documents, {len(sc.train)} train and {len(sc.eval)} eval items)")
+    for note in notes:
+        print(f"  note: {note}")
+    return 0
+
+
 def _cmd_scenarios_validate(args: argparse.Namespace) -> int:
     from harness.config import load_scenario
 
@@ -328,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sc = sub.add_parser("scenarios", help="list or validate scenario files")
+    sc = sub.add_parser("scenarios", help="list, validate or write scenario files")
     sc_sub = sc.add_subparsers(dest="scenarios_command", required=True, metavar="ACTION")
     ls = sc_sub.add_parser("list", help="name, kind and sizes of the built-in scenarios (or of PATHs)")
     ls.add_argument("paths", nargs="*", help="scenario YAML files (default: the built-in ones)")
@@ -336,6 +364,18 @@ def build_parser() -> argparse.ArgumentParser:
     va = sc_sub.add_parser("validate", help="check scenario files and their data; 'ok' per file or one error line")
     va.add_argument("paths", nargs="+", help="scenario YAML files")
     va.set_defaults(func=_cmd_scenarios_validate)
+    nw = sc_sub.add_parser("new", help="write a scenario from a folder of documents and a CSV/JSONL of Q/A pairs")
+    nw.add_argument("--corpus", required=True, type=Path, help="folder of PDF, DOCX, PPTX, HTML, Markdown, text")
+    nw.add_argument("--qa", required=True, type=Path, help="CSV or JSONL file of question/answer pairs")
+    nw.add_argument("--out", required=True, type=Path, help="the scenario YAML to write (its data beside it)")
+    nw.add_argument("--name", default=None, help="scenario name (default: the YAML's file name)")
+    nw.add_argument("--question-column", default="question")
+    nw.add_argument("--answer-column", default="answer")
+    nw.add_argument("--doc-column", default=None, help="column naming the documents that hold the answer "
+                                                       "(paths relative to --corpus, ';'-separated)")
+    nw.add_argument("--eval-share", type=float, default=0.5, help="share of pairs held out for evaluation")
+    nw.add_argument("--seed", type=int, default=0, help="seed of the train/eval split")
+    nw.set_defaults(func=_cmd_scenarios_new)
 
     run = sub.add_parser("run", help="run the scenario x strategy matrix on one model")
     run.add_argument("--scenario", action="append", metavar="NAME|PATH",

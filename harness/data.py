@@ -39,18 +39,20 @@ class TrainItem(_Record):
     def as_eval_item(self) -> "EvalItem":
         """This item as a question to score (train_accuracy): the response is the reference."""
         return EvalItem(id=self.id, question=self.instruction, reference=self.response,
-                        gold_doc_ids=self.source_doc_ids or ["-"], required_facts=self.required_facts,
+                        gold_doc_ids=self.source_doc_ids, required_facts=self.required_facts,
                         required_terms=self.required_terms, forbidden_terms=self.forbidden_terms,
                         expected_fields=self.expected_fields)
 
 
 class EvalItem(_Record):
-    """A held-out question; the scorer-specific fields say what a right answer must contain."""
+    """A held-out question; the scorer-specific fields say what a right answer must contain. A free-form
+    item (a help desk's question and answer) has only `question` and `reference`, perhaps `gold_doc_ids`:
+    it is scored against the reference, and retrieval is measured only where gold documents are named."""
 
     id: str = Field(min_length=1)
     question: str = Field(min_length=1)
     reference: str = Field(min_length=1)
-    gold_doc_ids: list[str] = Field(min_length=1)
+    gold_doc_ids: list[str] = []
     required_facts: list[str] = []
     required_terms: list[str] = []
     forbidden_terms: list[str] = []

@@ -40,23 +40,25 @@ def files_hash(files: list[Path], root: Path) -> str:
     return h.hexdigest()
 
 
-_CONVERTER = None
+def _converter(suffix: str):  # noqa: ANN202 - a markitdown converter, imported on first use
+    """The converter for this format only: markitdown's own dispatch falls back to reading a damaged PDF or
+    DOCX as plain text (measured: a broken .docx became a line of CJK characters), so a bad file would
+    enter the corpus as noise instead of being named."""
+    from markitdown import converters as c
 
-
-def _converter():  # noqa: ANN202 - markitdown.MarkItDown, imported on first use
-    global _CONVERTER
-    if _CONVERTER is None:
-        from markitdown import MarkItDown
-
-        _CONVERTER = MarkItDown(enable_plugins=False)
-    return _CONVERTER
+    return {".pdf": c.PdfConverter, ".docx": c.DocxConverter, ".pptx": c.PptxConverter, ".html": c.HtmlConverter,
+            ".htm": c.HtmlConverter, ".xlsx": c.XlsxConverter}[suffix]()
 
 
 def to_text(path: Path) -> str:
     """The file's text (Markdown for converted formats); raises on a file that cannot be read."""
-    if path.suffix.lower() in PLAIN:
+    suffix = path.suffix.lower()
+    if suffix in PLAIN:
         return path.read_text(encoding="utf-8")
-    return _converter().convert(str(path)).text_content
+    from markitdown import StreamInfo
+
+    with path.open("rb") as f:
+        return _converter(suffix).convert(f, StreamInfo(extension=suffix, filename=path.name)).markdown
 
 
 def _title(path: Path, text: str) -> str:

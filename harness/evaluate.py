@@ -177,6 +177,9 @@ def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any]) -
 def _retrieval_quality(s: _Set, k: int) -> None:
     docs = {d.id: d for d in s.corpus}
     for item, rs, sc in zip(s.items, s.retrieved, s.scores):
+        if not item.gold_doc_ids:  # a free-form item without gold documents: retrieval is not measured on it
+            sc.update(hit_at_k=None, context_recall=None, context_precision=None)
+            continue
         gold = [passage(docs[g]) for g in item.gold_doc_ids if g in docs]
         sc.update(retrieval_scores([r.chunk.doc_id for r in rs], [r.chunk.text for r in rs], item.gold_doc_ids,
                                    gold, k))

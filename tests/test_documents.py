@@ -1,0 +1,122 @@
+"""A team's documents: every supported format yields its text, unreadable files are named and skipped, a
+folder corpus's hash follows its files, `harness scenarios new` writes a valid scenario, and free-form
+items (question + reference only) run end to end on the tiny model."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.config import load_scenario
+from harness.documents import read_folder
+from harness.models import resolve_device, resolve_model
+from harness.profiles import get_profile
+from harness.run import RunOptions, run_matrix
+from harness.run.plan import cell_key
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "scenarios" / "examples"
+
+
+def _generator():  # noqa: ANN202 - the example's own script, imported as a module
+    spec = importlib.util.spec_from_file_location("make_helpdesk_docs", EXAMPLE / "make_helpdesk_docs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_each_format_yields_its_text(tmp_path: Path) -> None:
+    gen = _generator()
+    gen.make(tmp_path)
+    docs = {d.id: d for d in read_folder(tmp_path)[0]}
+    assert sorted(docs) == ["contacts.md", "error_codes.pptx", "maintenance.docx", "returns.html", "shipping.txt",
+                            "warranty.pdf"]
+    expect = {"warranty.pdf": gen.WARRANTY[1:], "maintenance.docx": gen.MAINTENANCE[1:],
+              "error_codes.pptx": [body for _, body in gen.ERROR_CODES],
+              "returns.html": ["A restocking fee of 15% of the part price applies"],
+              "contacts.md": ["+49 30 555 0142"], "shipping.txt": ["Orders placed before 14:00 CET"]}
+    for doc_id, sentences in expect.items():
+        for sentence in sentences:
+            assert sentence in docs[doc_id].text, (doc_id, sentence)
+    assert docs["warranty.pdf"].title == "Warranty policy"
+    assert docs["error_codes.pptx"].title == "Error codes on the KP controller"
+
+
+def test_the_committed_example_documents_are_what_the_script_writes(tmp_path: Path) -> None:
+    _generator().make(tmp_path)
+    fresh = [(d.id, d.text) for d in read_folder(tmp_path)[0]]
+    committed = [(d.id, d.text) for d in read_folder(EXAMPLE / "helpdesk" / "docs")[0]]
+    assert fresh == committed
+
+
+def test_an_unreadable_file_is_skipped_with_one_warning_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "good.md").write_text("# Hours\nOpen 07:00 to 18:00.")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf \x00\xff")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not a zip archive")
+    (tmp_path / "empty.txt").write_text("  \n")
+    (tmp_path / "notes.xyz").write_text("an unsupported format is not a document")
+    docs, _ = read_folder(tmp_path)
+    assert [d.id for d in docs] == ["good.md"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3
+    for name in ("broken.pdf", "broken.docx", "empty.txt"):
+        assert sum(line.startswith(f"warning: corpus: {name}: ") and line.endswith("skipped") for line in err) == 1
+
+
+def _folder_scenario(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLE / "helpdesk", tmp_path / "helpdesk")
+    shutil.copy(EXAMPLE / "helpdesk.yaml", tmp_path / "helpdesk.yaml")
+    return tmp_path / "helpdesk.yaml"
+
+
+def test_a_folder_corpus_key_changes_when_one_file_changes(tmp_path: Path, tiny_llama: Path) -> None:
+    path = _folder_scenario(tmp_path)
+    model, device, prof = resolve_model(str(tiny_llama)), resolve_device("cpu"), get_profile("smoke")
+
+    def key() -> tuple[str, str]:
+        sc = load_scenario(path)
+        return sc.file_hashes["corpus"], cell_key(sc, "rag", prof, model, 0, device, {})
+
+    before = key()
+    assert before == key()  # stable
+    shipping = tmp_path / "helpdesk" / "docs" / "shipping.txt"
+    shipping.write_text(shipping.read_text().replace("29 EUR", "31 EUR"))
+    after = key()
+    assert after[0] != before[0] and after[1] != before[1]
+    (tmp_path / "helpdesk" / "docs" / "new.md").write_text("# New\nA new page.")
+    assert key()[0] != after[0]
+
+
+def test_scenarios_new_names_what_it_could_not_fill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    qa = tmp_path / "qa.csv"
+    qa.write_text("q,a\nWhen is the help desk open?,Monday to Friday 07:00-18:00.\n"
+                  "What does express cost?,29 EUR.\nWhat is E14?,Dry running.\n")
+    out = tmp_path / "mine.yaml"
+    docs = EXAMPLE / "helpdesk" / "docs"
+    assert main(["scenarios", "new", "--corpus", str(docs), "--qa", str(qa), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: --qa {qa}: no column question, answer (columns: a, q); name them "
+                                               "with --question-column / --answer-column / --doc-column")
+    code = main(["scenarios", "new", "--corpus", str(docs), "--qa", str(qa), "--out", str(out),
+                 "--question-column", "q", "--answer-column", "a"])
+    text = capsys.readouterr().out
+    assert code == 0 and text.startswith(f"wrote {out} (6 documents, 1 train and 2 eval items)")
+    assert "wrong_options: not filled" in text and "2 of 2 eval items name no document (no --doc-column)" in text
+    assert "lies outside the scenario's folder" in text  # the corpus is not under tmp_path: the note says how
+
+
+@pytest.mark.slow
+def test_free_form_items_run_end_to_end_on_the_tiny_model(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
+    sc = load_scenario(_folder_scenario(tmp_path))
+    assert sc.kind == "custom" and not any(i.required_facts or i.wrong_options for i in sc.eval)
+    opts = RunOptions(scenarios=[sc], strategies=["baseline", "rag", "lora", "raft"], profile=get_profile("smoke"),
+                      model=resolve_model(str(tiny_llama)), device=resolve_device("cpu"), seeds=[0],
+                      out=tmp_path / "run", argv=["test"], progress=False)
+    df = run_matrix(opts).set_index("strategy")
+    assert list(df["status"]) == ["ok"] * 4, list(df["error"])
+    assert df["accuracy"].between(0, 1).all() and (df["n_items"] == 4).all()
+    assert df.loc["rag", "hit_at_k"] >= 0 and df.loc["rag", "index_seconds"] > 0
+    assert df["mc_accuracy"].isna().all()  # no wrong options: not measured, never made up
