@@ -137,6 +137,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
 
     main = sets[0]
     _faithfulness(main, retrieval, ctx, out)
+    _correctness(main, ctx)
     if retrieval:
         _retrieval_quality(main, prof.top_k)
     _mc_accuracy(model, main, ctx, system, out)
@@ -172,6 +173,16 @@ def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any]) -
         sc["faithfulness"] = None if value is None or math.isnan(value) else value
         extra["claims"] = claims
     out["faithfulness_method"] = judge.method
+
+
+def _correctness(s: _Set, ctx: Context) -> None:
+    """Judged answer correctness against the reference, where the run has a judge (--judge); else the
+    column stays empty (not measured): the offline scorer has no way to judge it."""
+    judged = getattr(ctx.faithfulness(), "correctness_many", None)  # RagasJudge has it, OfflineFaithfulness not
+    if judged is None:
+        return
+    for sc, value in zip(s.scores, judged(s.answers, [i.reference for i in s.items])):
+        sc["answer_correctness"] = None if math.isnan(value) else value
 
 
 def _retrieval_quality(s: _Set, k: int) -> None:

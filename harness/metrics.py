@@ -125,6 +125,8 @@ for _m in (
            short="train_acc", report="on own training items"),
     Metric("faithfulness", "faithfulness", "quality", "eval", interval=True, compared=True, short="faithful",
            report="faithfulness"),
+    Metric("answer_correctness", "answer correctness against the reference (ragas FactualCorrectness F1; --judge only)",
+           "quality", "eval", interval=True, compared=True),
     Metric("mc_accuracy", "multiple-choice accuracy (lm-eval acc: summed log-likelihood)", "quality", "eval",
            interval=True, compared=True, short="mc_acc", report="MC accuracy"),
     Metric("mc_accuracy_norm", "multiple-choice accuracy, length-normalised (lm-eval acc_norm)", "quality", "eval",

@@ -37,7 +37,9 @@ MC_CHANCE = 0.25  # the reference and three wrong options: picking at random is 
 # columns added after run format 1 was fixed: a folder written before them still reads, with the value
 # "not measured" (NaN, None), instead of being refused as damaged
 ADDED_LATER = {"peak_reserved_memory_mb": math.nan, "train_reserved_memory_mb": math.nan,
-               "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None, "node": None}
+               "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None, "node": None,
+               "answer_correctness": math.nan, "answer_correctness_ci_low": math.nan,
+               "answer_correctness_ci_high": math.nan}
 
 
 def columns() -> list[str]:

@@ -62,12 +62,11 @@ class Lexical:
 
         scores = self.scores(query)
         depth = min(depth, self.n)
-        if depth < self.n:  # every chunk scoring at least the depth-th best, so ties at the cut keep corpus order
-            kth = np.partition(scores, self.n - depth)[self.n - depth]
-            cand = np.flatnonzero(scores >= kth)
-        else:
-            cand = np.arange(self.n)
-        return [int(i) for i in sorted(cand, key=lambda i: (-scores[i], i)) if scores[i] > 0][:depth]
+        kth = np.partition(scores, self.n - depth)[self.n - depth] if depth < self.n else 0.0
+        # every chunk scoring at least the depth-th best (ties at the cut keep corpus order), and above 0: a rare
+        # term matching few chunks must not put every other chunk into the sort
+        cand = np.flatnonzero((scores >= kth) & (scores > 0))
+        return [int(i) for i in sorted(cand, key=lambda i: (-scores[i], i))][:depth]
 
 
 @dataclass(frozen=True)

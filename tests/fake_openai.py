@@ -1,7 +1,8 @@
 """A tiny OpenAI-compatible chat server on 127.0.0.1 that plays a faithfulness judge (no network).
 
 It answers ragas' two Faithfulness prompts: statement generation (one statement per sentence of the
-answer) and NLI verdicts (a statement is supported when all of its numbers occur in the context).
+answer) and NLI verdicts (a statement is supported when all of its numbers occur in the context), and
+FactualCorrectness's claim decomposition (one claim per sentence of the response) with the same NLI.
 It records the requests, so tests can check what was sent.
 """
 
@@ -27,6 +28,8 @@ def judge_reply(prompt: str) -> dict[str, Any]:
             {"statement": s, "reason": "numbers checked",
              "verdict": int(all(n in context for n in re.findall(r"\d+", s)))}
             for s in data["statements"]]}
+    if "response" in data:
+        return {"claims": [s.strip() for s in re.split(r"(?<=\.)\s+", data["response"]) if s.strip()]}
     answer = data.get("answer", "")
     return {"statements": [s.strip() for s in re.split(r"(?<=\.)\s+", answer) if s.strip()]}
 

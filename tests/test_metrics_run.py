@@ -84,6 +84,32 @@ def test_judge_path_uses_ragas_against_a_local_openai_server(tmp_path: Path, tin
         expected = [all(n in context for n in re.findall(r"\d+", c["claim"])) for c in s["claims"]]
         assert [c["supported"] for c in s["claims"]] == expected
         assert s["scores"]["faithfulness"] == pytest.approx(sum(expected) / len(expected))
+    # the same judge scores answer correctness against the reference (offline runs leave it empty)
+    assert 0.0 <= row["answer_correctness"] <= 1.0
+    assert all("answer_correctness" in s["scores"] for s in samples if s["eval_set"] == "eval")
+
+
+def test_judged_answer_correctness_is_the_f1_of_claims_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake judge supports a claim when its numbers occur in the other text. ragas counts TP = answer
+    claims the reference supports, FP = those it does not, FN = reference claims the answer does not support;
+    F1 = 2PR / (P + R) with P = TP / (TP + FP), R = TP / (TP + FN)."""
+    from fake_openai import FakeOpenAI
+    from harness.judge import JudgeConfig, RagasJudge
+
+    monkeypatch.setenv("JUDGE_KEY", "sk-local-test")
+    with FakeOpenAI() as server:
+        judge = RagasJudge(JudgeConfig(server.url, "fake-judge", "JUDGE_KEY"))
+        got = judge.correctness_many(
+            ["The KP-200 carries a 36-month warranty.", "The warranty is 36 months.", "Call 555 0142."],
+            ["The KP-200 carries a 36-month warranty.", "The KP-200 carries a 36-month warranty.", "Within 30 days."])
+    # the 2nd: TP 1 (36 is in the reference), FP 0, FN 1 (the reference's claim needs 200): P 1, R 1/2, F1 2/3
+    assert got == pytest.approx([1.0, 2 / 3, 0.0], abs=0.01)
+    assert any("response" in r["body"]["messages"][-1]["content"] for r in server.requests)
+
+
+def test_without_a_judge_answer_correctness_is_not_measured(smoke_run: Path) -> None:
+    df, _, _ = read_run(smoke_run)
+    assert df["answer_correctness"].isna().all()
 
 
 def test_judge_without_its_key_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
