@@ -210,16 +210,17 @@ def test_a_lora_cell_failing_mid_training_leaves_the_shared_model_clean(tmp_path
     assert after_failure == alone and len(alone) > 0
 
 
-@pytest.mark.slow
-def test_killed_run_resumes_with_one_row_per_cell(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "harness", "run", "--model", str(tiny_llama), "--profile", "smoke", "--quiet",
-           "--scenario", "multi_fact_qa", "--strategy", "baseline", "--strategy", "rag", "--strategy", "lora",
+def kill_mid_run_and_resume(model: Path, cache: Path, out: Path, extra: list[str] | None = None,
+                            wait_s: float = 120) -> subprocess.CompletedProcess[str]:
+    """`harness run` of 3 cells, SIGKILLed once its first cell is in the cache, then run again to the end;
+    checks the folder holds exactly one ok row per cell and returns the second run."""
+    cmd = [sys.executable, "-m", "harness", "run", *(extra or []), "--model", str(model), "--profile", "smoke",
+           "--quiet", "--scenario", "multi_fact_qa", "--strategy", "baseline", "--strategy", "rag", "--strategy", "lora",
            "--out", str(out)]
-    env = {**os.environ, "HARNESS_CACHE_DIR": str(fresh_cache)}
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(cache)}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cells = fresh_cache / "cells"
-    deadline = time.time() + 120
+    cells = cache / "cells"
+    deadline = time.time() + wait_s
     while time.time() < deadline and not (cells.is_dir() and any(cells.glob("*.json"))):
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -233,6 +234,12 @@ def test_killed_run_resumes_with_one_row_per_cell(tmp_path: Path, tiny_llama: Pa
     assert len(df) == 3 and df[["scenario", "strategy"]].duplicated().sum() == 0
     assert set(df["status"]) == {"ok"} and manifest["complete"] is True
     assert len(samples) == 3 * 8 + 8
+    return done
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_one_row_per_cell(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
+    kill_mid_run_and_resume(tiny_llama, fresh_cache, tmp_path / "run")
 
 
 def test_bad_model_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

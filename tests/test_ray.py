@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import pytest
 
 from harness.results import read_run
 from harness.run import make_executor, run_matrix
-from test_matrix import options
+from test_matrix import kill_mid_run_and_resume, options
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -100,28 +99,11 @@ def test_a_cell_that_raises_or_whose_worker_dies_fails_alone(cluster: str, tmp_p
 
 def test_a_killed_driver_resumes_with_one_row_per_cell(cluster: str, tmp_path: Path, tiny_llama: Path,
                                                        fresh_cache: Path) -> None:
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "harness", "run", "--executor", "ray", "--ray-address", cluster,
-           "--model", str(tiny_llama), "--profile", "smoke", "--quiet", "--scenario", "multi_fact_qa",
-           "--strategy", "baseline", "--strategy", "rag", "--strategy", "lora", "--out", str(out)]
-    env = {**os.environ, "HARNESS_CACHE_DIR": str(fresh_cache)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cells = fresh_cache / "cells"
-    deadline = time.time() + 180
-    while time.time() < deadline and not (cells.is_dir() and any(cells.glob("*.json"))):
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    finished_before = len(list(cells.glob("*.json")))
-    assert 1 <= finished_before < 3, "the kill must land mid-run"
-
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    """The driver, connected to the test's cluster, is SIGKILLed mid-run; Ray drops its tasks, and the rerun
+    computes only the cells not yet in the cache."""
+    done = kill_mid_run_and_resume(tiny_llama, fresh_cache, tmp_path / "run",
+                                   ["--executor", "ray", "--ray-address", cluster], wait_s=180)
     assert "executor ray" in done.stdout
-    df, samples, manifest = read_run(out)
-    assert len(df) == 3 and df[["scenario", "strategy"]].duplicated().sum() == 0
-    assert set(df["status"]) == {"ok"} and manifest["complete"] is True
-    assert len(samples) == 3 * 8 + 8
 
 
 def test_an_unreachable_cluster_is_one_line_and_exit_2_within_seconds(tmp_path: Path, tiny_llama: Path) -> None:
