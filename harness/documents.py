@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -69,6 +70,26 @@ def _title(path: Path, text: str) -> str:
     return path.stem
 
 
+CONVERTER_VERSION = "markitdown/per-format/v1"  # enters the text cache's key: change it when conversion changes
+
+
+def cached_text(path: Path) -> str:
+    """to_text, kept per file content in HARNESS_CACHE_DIR/documents: a scenario with thousands of PDFs is
+    converted once, not at every load (`scenarios list`, `validate`, each run)."""
+    from harness.models import cache_dir
+
+    digest = hashlib.sha256(CONVERTER_VERSION.encode() + path.suffix.lower().encode() + path.read_bytes()).hexdigest()
+    entry = cache_dir() / "documents" / f"{digest}.md"
+    if entry.is_file():
+        return entry.read_text(encoding="utf-8")
+    text = to_text(path)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.with_name(f".{entry.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, entry)
+    return text
+
+
 def read_folder(root: Path, pattern: str | None = None, shown: str = "corpus") -> tuple[list[Document], str]:
     """The folder's documents and the hash of its files; unreadable or empty files are warned about and skipped."""
     files = corpus_files(root, pattern)
@@ -76,7 +97,7 @@ def read_folder(root: Path, pattern: str | None = None, shown: str = "corpus") -
     for p in files:
         rel = str(p.relative_to(root))
         try:
-            text = to_text(p).strip()
+            text = (p.read_text(encoding="utf-8") if p.suffix.lower() in PLAIN else cached_text(p)).strip()
         except Exception as exc:  # noqa: BLE001 - any converter failure: skip the file and say so
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             print(f"warning: {shown}: {rel}: cannot be read ({type(exc).__name__}: {reason}); skipped",

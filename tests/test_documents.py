@@ -46,6 +46,27 @@ def test_each_format_yields_its_text(tmp_path: Path) -> None:
     assert docs["error_codes.pptx"].title == "Error codes on the KP controller"
 
 
+def test_converted_text_is_cached_per_file_content(tmp_path: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import harness.documents as documents
+
+    docs = tmp_path / "docs"  # beside the cache (tmp_path/cache), not around it
+    _generator().make(docs)
+    first = read_folder(docs)[0]
+    assert len(list((fresh_cache / "documents").glob("*.md"))) == 4  # pdf, docx, pptx, html (md and txt are read)
+
+    def no_conversion(path: Path) -> str:
+        raise AssertionError(f"{path} converted again")
+
+    monkeypatch.setattr(documents, "to_text", no_conversion)
+    assert read_folder(docs)[0] == first
+    (docs / "returns.html").write_text("<html><body><p>Returns are closed.</p></body></html>")
+    capsys.readouterr()
+    ids = [d.id for d in read_folder(docs)[0]]  # a changed file is converted anew (here: refused, so skipped)
+    assert "returns.html" not in ids and len(ids) == 5
+    assert "returns.html converted again" in capsys.readouterr().err
+
+
 def test_the_committed_example_documents_are_what_the_script_writes(tmp_path: Path) -> None:
     _generator().make(tmp_path)
     fresh = [(d.id, d.text) for d in read_folder(tmp_path)[0]]
