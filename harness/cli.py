@@ -197,16 +197,6 @@ def _cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env={**os.environ, RUN_ENV: str(Path(args.run).resolve())})
 
 
-def _cpus(flag: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise HarnessError(f"{flag} {text}: expected a positive number of CPUs")
-    return value
-
-
 def _port(text: str) -> int:
     from harness.preflight import port
 
@@ -305,7 +295,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from harness.config import builtin_scenario_paths, load_scenario, resolve_scenario_arg
-    from harness.preflight import output_folder, seed
+    from harness.preflight import number, output_folder, seed
     from harness.profiles import get_profile
 
     out = output_folder("--out", args.out)
@@ -325,7 +315,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     seeds = _parse_seeds(args.seeds) if args.seeds is not None else [seed("--seed", args.seed)]
     judge = _judge_config(args)
     _quiet_libraries()
-    executor = make_executor(args.executor, args.ray_address, _cpus("--cpus-per-cell", args.cpus_per_cell))
+    executor = make_executor(args.executor, args.ray_address, number("--cpus-per-cell", args.cpus_per_cell, positive=True))
     device = executor.device(args.device)
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
     load_tokenizer(model)  # present, loadable, with a chat template: before any cell

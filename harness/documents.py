@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import os
 import sys
 from pathlib import Path
 
 from harness.data import Document
 from harness.errors import ConfigError
+from harness.files import atomic_write
 
 PLAIN = {".md", ".markdown", ".txt", ".text"}
 CONVERTED = {".pdf", ".docx", ".pptx", ".html", ".htm", ".xlsx"}
@@ -33,11 +33,11 @@ def corpus_files(root: Path, pattern: str | None) -> list[Path]:
     return sorted(p for p in found if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
 
 
-def files_hash(files: list[Path], root: Path) -> str:
-    """One hash over every file's relative path and bytes: a changed, added or removed file changes it."""
+def files_hash(digests: list[tuple[str, str]]) -> str:
+    """One hash over every file's relative path and content digest: a changed, added or removed file changes it."""
     h = hashlib.sha256()
-    for p in files:
-        h.update(str(p.relative_to(root)).encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    for rel, digest in digests:
+        h.update(rel.encode() + b"\0" + digest.encode())
     return h.hexdigest()
 
 
@@ -73,31 +73,31 @@ def _title(path: Path, text: str) -> str:
 CONVERTER_VERSION = "markitdown/per-format/v1"  # enters the text cache's key: change it when conversion changes
 
 
-def cached_text(path: Path) -> str:
-    """to_text, kept per file content in HARNESS_CACHE_DIR/documents: a scenario with thousands of PDFs is
-    converted once, not at every load (`scenarios list`, `validate`, each run)."""
+def cached_text(path: Path, digest: str) -> str:
+    """to_text, kept per file content (`digest`, the sha256 of its bytes) in HARNESS_CACHE_DIR/documents: a
+    scenario with thousands of PDFs is converted once, not at every load (`scenarios list`, `validate`, runs)."""
     from harness.models import cache_dir
 
-    digest = hashlib.sha256(CONVERTER_VERSION.encode() + path.suffix.lower().encode() + path.read_bytes()).hexdigest()
-    entry = cache_dir() / "documents" / f"{digest}.md"
+    if path.suffix.lower() in PLAIN:
+        return path.read_text(encoding="utf-8")  # nothing to convert, nothing to cache
+    key = hashlib.sha256(f"{CONVERTER_VERSION}|{path.suffix.lower()}|{digest}".encode()).hexdigest()
+    entry = cache_dir() / "documents" / f"{key}.md"
     if entry.is_file():
         return entry.read_text(encoding="utf-8")
     text = to_text(path)
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = entry.with_name(f".{entry.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, entry)
+    atomic_write(entry, text)
     return text
 
 
 def read_folder(root: Path, pattern: str | None = None, shown: str = "corpus") -> tuple[list[Document], str]:
     """The folder's documents and the hash of its files; unreadable or empty files are warned about and skipped."""
-    files = corpus_files(root, pattern)
-    docs = []
-    for p in files:
+    docs, digests = [], []
+    for p in corpus_files(root, pattern):
         rel = str(p.relative_to(root))
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()  # read once: for the corpus hash and the text cache
+        digests.append((rel, digest))
         try:
-            text = (p.read_text(encoding="utf-8") if p.suffix.lower() in PLAIN else cached_text(p)).strip()
+            text = cached_text(p, digest).strip()
         except Exception as exc:  # noqa: BLE001 - any converter failure: skip the file and say so
             reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             print(f"warning: {shown}: {rel}: cannot be read ({type(exc).__name__}: {reason}); skipped",
@@ -111,4 +111,4 @@ def read_folder(root: Path, pattern: str | None = None, shown: str = "corpus") -
     if not docs:
         raise ConfigError(f"{shown}: no readable documents ({', '.join(sorted(SUFFIXES))}) under {root}"
                           + (f" matching {pattern}" if pattern else ""))
-    return docs, files_hash(files, root)
+    return docs, files_hash(digests)

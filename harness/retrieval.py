@@ -24,6 +24,7 @@ from itertools import zip_longest
 from typing import Any
 
 from harness.data import Document
+from harness.files import atomic_write
 
 # enters the cache key of every retrieving cell: change it when retrieval results change
 RETRIEVER_VERSION = "minilm+bm25/round-robin/2-hop/v1"
@@ -171,8 +172,7 @@ class HybridIndex:
             self.index = dense_index(embedder.encode([c.text for c in self.chunks]))
             embed_seconds = time.perf_counter() - start
             if folder is not None:
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / "embed_seconds").write_text(f"{embed_seconds:.6f}")
+                atomic_write(folder / "embed_seconds", f"{embed_seconds:.6f}")
                 tmp = folder / f".dense.faiss.tmp{os.getpid()}"
                 faiss.write_index(self.index, str(tmp))
                 os.replace(tmp, folder / "dense.faiss")  # written last: its presence means the entry is whole

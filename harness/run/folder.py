@@ -14,10 +14,10 @@ from typing import Any
 
 from harness.compare import pairwise
 from harness.errors import HarnessError
+from harness.files import atomic_write
 from harness.models import cache_dir
 from harness.results import (COMPARISONS_FILE, MANIFEST_FILE, RESULTS_FILE, RUN_FORMAT, SAMPLES_FILE, Manifest, to_frame,
                              with_intervals)
-from harness.run.cache import atomic_write
 from harness.run.plan import Cell
 from harness.run.provenance import git_commit, now, package_versions
 
