@@ -33,6 +33,11 @@ class TrainConfig:
     target_modules: str | tuple[str, ...] = "all-linear"  # covers fused qkv_proj/gate_up_proj (Phi-3) too
     max_length: int = 768
     warmup_steps: int = 5
+    # how the learning rate falls after warm-up: "sqrt" (1 - t)^0.5, or "cosine" (to 0 at the last step)
+    schedule: str = "sqrt"
+    # padded tokens one forward may hold: a batch of longer prompts (RAFT's sources) runs in micro-batches
+    # with the same loss and gradients, so memory follows this budget instead of batch x prompt length
+    max_batch_tokens: int | None = None
     # "auto": bf16 autocast where the hardware has native bf16 (CUDA, AVX512-BF16 CPUs), else none
     autocast: str = "auto"
     # run the tokens every example starts with once per step (same loss and gradients; see answer_loss)
@@ -48,6 +53,32 @@ class TrainConfig:
 # (about a third more compute) would be paid for nothing.
 CHECKPOINT_ABOVE_PARAMS = 1_000_000_000
 CHECKPOINTING = ("auto", "on", "off")
+SCHEDULES = ("sqrt", "cosine")
+
+
+def lr_factor(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate at `step` as a share of cfg.lr: linear warm-up, then the configured decay."""
+    if cfg.schedule not in SCHEDULES:
+        raise ValueError(f"schedule '{cfg.schedule}' (known: {', '.join(SCHEDULES)})")
+    warm = min(1.0, (step + 1) / max(cfg.warmup_steps, 1))
+    if cfg.schedule == "sqrt":
+        return warm * max(0.0, 1 - step / max(total_steps, 1)) ** 0.5
+    after = max(0, step - cfg.warmup_steps) / max(total_steps - cfg.warmup_steps, 1)
+    return warm * 0.5 * (1 + math.cos(math.pi * min(after, 1.0)))
+
+
+def micro_batches(batch: list[tuple[list[int], list[int]]], max_tokens: int | None) -> list[list[tuple[list[int], list[int]]]]:
+    """The batch cut so that no forward holds more than max_tokens padded tokens (at least one row each)."""
+    if not max_tokens:
+        return [batch]
+    width = max(len(ids) for ids, _ in batch)
+    rows = max(1, max_tokens // max(width, 1))
+    return [batch[i: i + rows] for i in range(0, len(batch), rows)]
+
+
+def answer_tokens(batch: list[tuple[list[int], list[int]]]) -> int:
+    """Tokens a batch's loss is averaged over (labels shifted by one, as answer_loss takes them)."""
+    return sum(sum(1 for y in labels[1:] if y != IGNORE) for _, labels in batch)
 
 
 def use_checkpointing(cfg: TrainConfig, device: str, n_params: int) -> bool:
@@ -244,9 +275,7 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
     order: list[int] = []
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(cfg.warmup_steps, 1)) * max(0.0, 1 - s / max(total_steps, 1)) ** 0.5
-    )
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(cfg, s, total_steps))
     pad = tokenizer.pad_token_id
     dev = next(model.parameters()).device
     trainable, total = model.get_nb_trainable_parameters()
@@ -269,12 +298,20 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
                     order = list(range(len(encoded)))
                     rng.shuffle(order)
                 batch.append(encoded[order.pop()])
-            inputs = {k: v.to(dev) for k, v in _collate(batch, pad).items()}
-            tokens += int(inputs["attention_mask"].sum())
-            with out_of_memory_as("training", *inputs["input_ids"].shape):
-                with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
-                    loss = answer_loss(model, inputs, prefix)
-                scaler.scale(loss).backward()
+            n_answer = max(answer_tokens(batch), 1)
+            loss = torch.zeros(())
+            for part in micro_batches(batch, cfg.max_batch_tokens):
+                if not answer_tokens(part):  # every answer cut off by max_length: no loss to take here
+                    continue
+                inputs = {k: v.to(dev) for k, v in _collate(part, pad).items()}
+                tokens += int(inputs["attention_mask"].sum())
+                with out_of_memory_as("training", *inputs["input_ids"].shape):
+                    with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
+                        # each part's mean weighted by its share of the batch's answer tokens: the batch mean
+                        part_loss = answer_loss(model, inputs, prefix) * (answer_tokens(part) / n_answer)
+                    scaler.scale(part_loss).backward()
+                loss = loss + part_loss.detach().float().cpu()
+            with out_of_memory_as("training", len(batch), max(len(ids) for ids, _ in batch)):
                 scaler.unscale_(opt)
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 scaler.step(opt)

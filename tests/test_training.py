@@ -165,15 +165,15 @@ def test_lora_initialisation_depends_on_the_seed_not_on_what_ran_before(tiny_lla
 
 
 def test_the_training_budget_follows_the_data_and_says_how_it_was_set() -> None:
-    """The quick profile's 96 steps were tuned on 24 items (32 epochs); a 60-item scenario gets the same 32
-    passes (it ended under-trained at 0.46 with 96 steps), up to the profile's cap; the row says which."""
+    """The quick profile's 60 steps were tuned on 24 items (20 epochs, bench/schedule.py); a 60-item scenario
+    gets the same 20 passes (a fixed step count left one under-trained), up to the profile's cap; the row says which."""
     from harness.profiles import get_profile
     from harness.training import planned_steps
 
     quick = get_profile("quick").train
-    assert planned_steps(quick, 24) == (96, "32 epochs of 24 examples at batch 8 = 96 steps")
-    assert planned_steps(quick, 60) == (240, "32 epochs of 60 examples at batch 8 = 240 steps")
-    assert planned_steps(quick, 400) == (320, "32 epochs of 400 examples at batch 8 = 1600 steps, capped at 320 "
+    assert planned_steps(quick, 24) == (60, "20 epochs of 24 examples at batch 8 = 60 steps")
+    assert planned_steps(quick, 60) == (150, "20 epochs of 60 examples at batch 8 = 150 steps")
+    assert planned_steps(quick, 400) == (320, "20 epochs of 400 examples at batch 8 = 1000 steps, capped at 320 "
                                               "(6.4 epochs)")
     assert planned_steps(get_profile("smoke").train, 8) == (4, "2 epochs of 8 examples at batch 4 = 4 steps")
     assert planned_steps(get_profile("smoke").train, 2)[0] == 2  # fewer items than a batch: one item per row
@@ -227,6 +227,44 @@ def _lora_losses(model_dir: Path, checkpointing: str) -> list[float]:
 def test_gradient_checkpointing_trains_the_same_steps(tiny_llama: Path) -> None:
     """Recomputing activations in backward changes memory, never the result."""
     assert _lora_losses(tiny_llama, "on") == pytest.approx(_lora_losses(tiny_llama, "off"), rel=1e-4)
+
+
+def test_micro_batches_train_the_same_steps(tiny_llama: Path) -> None:
+    """A token budget splits each batch into forwards of at most that many padded tokens; the loss is each
+    part's mean weighted by its answer tokens, so losses and the trained adapter equal one whole-batch forward."""
+    from dataclasses import replace
+
+    from harness.training import micro_batches
+
+    ref, dev = resolve_model(str(tiny_llama)), resolve_device("cpu")
+    tok = load_tokenizer(ref)
+    # answers of different lengths, so an unweighted mean of the parts would differ from the batch mean
+    examples = [(closed_book("S", f"Who supplies KP-{i}?" + " Say more." * i), "Supplier " + "number " * (i + 1))
+                for i in range(4)]
+    cfg = TrainConfig(steps=4, batch_size=4, lr=5e-3, r=8, alpha=16, dropout=0.0, warmup_steps=1, autocast="none")
+    runs = []
+    for budget in (None, 1):  # 1 token: every row its own forward
+        model = attach_lora(load_causal_lm(ref, dev), replace(cfg, max_batch_tokens=budget), quantized=False, seed=0)
+        stats = train(model, tok, examples, replace(cfg, max_batch_tokens=budget), seed=0, device="cpu")
+        runs.append((stats.losses, {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}))
+    (whole, w1), (split, w2) = runs
+    assert split == pytest.approx(whole, rel=1e-4)
+    assert all(torch.allclose(w1[n], w2[n], atol=1e-5) for n in w1)
+    rows = [([1] * n, [IGNORE] * n) for n in (10, 30, 20)]
+    assert [len(p) for p in micro_batches(rows, 60)] == [2, 1]  # 60 // 30 rows of the widest
+    assert micro_batches(rows, None) == [rows]
+
+
+def test_cosine_schedule_warms_up_then_falls_to_zero() -> None:
+    from harness.training import lr_factor
+
+    cfg = TrainConfig(steps=20, batch_size=1, lr=1e-3, warmup_steps=4, schedule="cosine")
+    f = [lr_factor(cfg, s, 20) for s in range(20)]
+    assert f[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert all(a >= b for a, b in zip(f[3:], f[4:])) and f[-1] < 0.01
+    assert lr_factor(TrainConfig(steps=20, batch_size=1, lr=1e-3, warmup_steps=4), 10, 20) == pytest.approx(0.5 ** 0.5)
+    with pytest.raises(ValueError, match="schedule 'step'"):
+        lr_factor(TrainConfig(steps=1, batch_size=1, lr=1e-3, schedule="step"), 0, 1)
 
 
 def test_checkpointing_is_on_by_default_only_for_large_models_on_cuda() -> None:

@@ -1,0 +1,71 @@
+"""The training budget and learning-rate schedule, chosen on each built-in scenario's TRAIN split.
+
+For each (epochs, peak lr, decay) setting: train a LoRA adapter on the quick profile's training
+items (closed book, seed 0, the quick profile's other settings), then ask it back the first 24
+training items with the prompts it was trained on, scored by the scenario's own scorer: the row's
+train_accuracy. Eval items are never read. The quick profile takes the cheapest setting that keeps
+every scenario at train_accuracy >= 0.8 (the matrix issue's bar for "knowledge was injected").
+Run: python bench/schedule.py [--scenario NAME] [--setting EPOCHS:LR:SCHEDULE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+
+# the sweep behind the quick profile (bench/README.md); the previous profile was 32:2e-3:sqrt
+DEFAULT_SETTINGS = ["11:8e-3:cosine", "16:3e-3:cosine", "16:4e-3:cosine", "16:5e-3:cosine", "16:8e-3:cosine",
+                    "20:3e-3:cosine", "20:4e-3:cosine"]
+
+
+def train_accuracy(scenario_name: str, setting: str) -> dict[str, float]:
+    import torch
+
+    from harness.config import builtin_scenario_paths, load_scenario
+    from harness.evaluate import TRAIN_SAMPLE, as_question
+    from harness.generation import generate
+    from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
+    from harness.profiles import PROFILES
+    from harness.prompts import closed_book
+    from harness.scorers import SCORERS
+    from harness.training import attach_lora, train
+
+    epochs, lr, schedule = setting.split(":")
+    prof = PROFILES["quick"]
+    cfg = replace(prof.train, epochs=float(epochs), lr=float(lr), schedule=schedule)
+    sc = load_scenario(next(p for p in builtin_scenario_paths() if p.stem == scenario_name))
+    items = sc.train_for("quick")
+    examples = [(closed_book(sc.spec.system_prompt, t.instruction), t.response) for t in items]
+    ref = resolve_model("embedded")
+    tok = load_tokenizer(ref)
+    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False, seed=0)
+    stats = train(model, tok, examples, cfg, seed=0, device="cpu")
+    scorer = SCORERS.get(sc.spec.scorer)
+    asked = [as_question(t, scorer) for t in items[:TRAIN_SAMPLE]]
+    with torch.inference_mode():
+        answers = generate(model, tok, [m for m, _ in examples[:TRAIN_SAMPLE]], prof.max_new_tokens,
+                           prof.gen_batch, no_repeat_ngram=prof.no_repeat_ngram).texts
+    acc = statistics.fmean(float(scorer(a, q)["accuracy"] or 0.0) for a, q in zip(answers, asked))
+    return {"steps": stats.steps, "seconds": stats.seconds, "last_loss": statistics.fmean(stats.losses[-4:]),
+            "train_accuracy": acc}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scenario", action="append", help="default: the three built-in scenarios")
+    p.add_argument("--setting", action="append", help=f"EPOCHS:LR:SCHEDULE (default: {' '.join(DEFAULT_SETTINGS)})")
+    a = p.parse_args()
+    scenarios = a.scenario or ["business_flow", "multi_fact_qa", "vertical_vocabulary"]
+    print(f"{'scenario':20s} {'setting':18s} {'steps':>5s} {'train s':>8s} {'loss':>6s} {'train_acc':>9s}", flush=True)
+    for setting in a.setting or DEFAULT_SETTINGS:
+        for name in scenarios:
+            start = time.perf_counter()
+            r = train_accuracy(name, setting)
+            print(f"{name:20s} {setting:18s} {r['steps']:5d} {r['seconds']:8.1f} {r['last_loss']:6.3f} "
+                  f"{r['train_accuracy']:9.2f}   ({time.perf_counter() - start:.0f} s with answering)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
