@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.cell import CellTask, Context, Example, Strategy
 from harness.data import Document, EvalItem, TrainItem
-from harness.generation import generate
+from harness.generation import PromptStates, generate
 from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
 from harness.metrics import column, sliced
@@ -63,6 +63,7 @@ class _Set:
         self.scores: list[dict[str, float | None]] = []
         self.extra: list[dict[str, Any]] = [{} for _ in items]
         self.slices: list[str | None] = [None for _ in items]
+        self.states: PromptStates = {}  # the answered prompts' keys and values, until multiple choice used them
 
     def prepare(self, system: str, retrieval: bool, index: Any, top_k: int, form: str) -> None:
         if retrieval:
@@ -110,9 +111,10 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
             s.prepare(system, retrieval, indexes.get(s.label), prof.top_k, prof.source_form)
             answers = generate(model, ctx.tokenizer(), s.convs, prof.max_new_tokens, prof.gen_batch,
                                no_repeat_ngram=prof.no_repeat_ngram,
-                               on_batch=ctx.progress.answer_callback(len(s.items), s.label))
+                               on_batch=ctx.progress.answer_callback(len(s.items), s.label),
+                               keep_prompt_states=s is sets[0] and has_choices(s.items))
             seconds += answers.seconds_per_answer
-            s.answers = answers.texts
+            s.answers, s.states = answers.texts, answers.prompt_states
     out["infer_peak_memory_mb"] = mem.peak_mb
     out["infer_reserved_memory_mb"] = mem.reserved_mb
     out["infer_memory_kind"] = mem.kind
@@ -198,12 +200,20 @@ def _retrieval_quality(s: _Set, k: int) -> None:
 
 def _mc_accuracy(model: Any, s: _Set, ctx: Context, system: str, out: dict[str, Any]) -> None:
     """Log-likelihood multiple choice over the same prompt the strategy answered (sources included)."""
-    if any(len(i.wrong_options) != 3 for i in s.items):
+    if not has_choices(s.items):
         out["mc_accuracy"] = out["mc_accuracy_norm"] = math.nan  # no distractors: nothing to choose between
         return
     queries = [c[-1]["content"] for c in s.convs]
-    for sc, (acc, acc_norm) in zip(s.scores, mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system)):
+    # the prompts' keys and values from answering them: each context is not run a second time
+    scores = mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system, states=s.states)
+    s.states = {}
+    for sc, (acc, acc_norm) in zip(s.scores, scores):
         sc["mc_accuracy"], sc["mc_accuracy_norm"] = acc, acc_norm
+
+
+def has_choices(items: list[EvalItem]) -> bool:
+    """Multiple choice needs the reference and three wrong options on every item."""
+    return all(len(i.wrong_options) == 3 for i in items)
 
 
 def _sample(s: _Set, n: int) -> dict[str, Any]:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.measure import out_of_memory_as
 from harness.prompts import Message
+
+
+# a prompt's token ids -> per layer (keys, values) of exactly those tokens at batch 1 (keep_prompt_states)
+PromptStates = dict[tuple[int, ...], list[tuple[Any, Any]]]
 
 
 @dataclass
@@ -23,6 +27,34 @@ class Answers:
     texts: list[str]
     seconds_per_answer: list[float]  # each batch's wall time shared equally by its items
     new_tokens: int
+    prompt_states: PromptStates = field(default_factory=dict)
+
+
+def prompt_states(cache: Any, input_ids: Any, attention_mask: Any) -> PromptStates:
+    """Each row's prompt keys and values cut out of a left-padded batch's generation cache, so multiple choice
+    can score continuations of the same prompt without running it again. Empty where the cache does not hold
+    every prompt position in plain per-layer tensors (sliding-window or quantized caches): callers recompute."""
+    width = input_ids.shape[1]
+    layers = getattr(cache, "layers", None)
+    if not layers or any(getattr(layer, "keys", None) is None or layer.keys.shape[2] < width for layer in layers):
+        return {}
+    out: PromptStates = {}
+    for row in range(input_ids.shape[0]):
+        start = int((attention_mask[row] == 0).sum())  # left padding
+        out[tuple(input_ids[row, start:].tolist())] = [
+            (layer.keys[row:row + 1, :, start:width].clone(), layer.values[row:row + 1, :, start:width].clone())
+            for layer in layers]
+    return out
+
+
+def state_cache(state: list[tuple[Any, Any]], tokens: int) -> Any:
+    """A model-ready cache of a prompt state's first `tokens` positions."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    for n, (keys, values) in enumerate(state):
+        cache.update(keys[:, :, :tokens], values[:, :, :tokens], n)
+    return cache
 
 
 def answer_no_repeat(prompt_len: int, n: int) -> Any:
@@ -48,9 +80,9 @@ def answer_no_repeat(prompt_len: int, n: int) -> Any:
 
 def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max_new_tokens: int,
              batch_size: int = 8, on_batch: Callable[[int], None] | None = None,
-             no_repeat_ngram: int = 0) -> Answers:
+             no_repeat_ngram: int = 0, keep_prompt_states: bool = False) -> Answers:
     """Greedy answers; with no_repeat_ngram = n > 0, no n-gram repeats within an answer (the prompt is free
-    to be copied)."""
+    to be copied). keep_prompt_states: also hand back each prompt's keys and values (prompt_states)."""
     import torch
     from transformers import LogitsProcessorList
 
@@ -59,6 +91,7 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
     texts: list[str] = [""] * len(prompts)
     secs: list[float] = [0.0] * len(prompts)
     new_tokens = 0
+    states: PromptStates = {}
     device = next(model.parameters()).device
     tokenizer.padding_side = "left"
     for start in range(0, len(order), batch_size):
@@ -71,8 +104,12 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
         longest = enc["input_ids"].shape[1] + max_new_tokens
         with torch.inference_mode(), out_of_memory_as("answering", len(idx), longest):
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **extra)
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                 return_dict_in_generate=keep_prompt_states, **extra)
         dt = time.perf_counter() - t0
+        if keep_prompt_states:
+            states.update(prompt_states(out.past_key_values, enc["input_ids"], enc["attention_mask"]))
+            out = out.sequences
         gen = out[:, enc["input_ids"].shape[1]:]
         for row, i in enumerate(idx):
             ids = gen[row]
@@ -82,4 +119,4 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
             secs[i] = dt / len(idx)
         if on_batch:
             on_batch(len(idx))
-    return Answers(texts, secs, new_tokens)
+    return Answers(texts, secs, new_tokens, states)

@@ -21,6 +21,7 @@ import yaml
 
 from harness.data import EvalItem
 from harness.errors import HarnessError
+from harness.generation import PromptStates, state_cache
 
 
 def task_name(scenario: str, variant: str = "") -> str:
@@ -66,7 +67,7 @@ def write_task(out_dir: Path, name: str, records: list[dict[str, Any]], descript
 
 
 def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str,
-              batch_size: int = 8) -> list[tuple[float, float]]:
+              batch_size: int = 8, states: PromptStates | None = None) -> list[tuple[float, float]]:
     """Per record, in record order, via simple_evaluate: (acc, acc_norm), each 0/1. acc: the reference has the
     highest summed log-likelihood, which favours short options; acc_norm: the highest per character of the
     option (lm-eval's length normalisation), which does not."""
@@ -80,13 +81,13 @@ def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
     real_tqdm = lm_task.tqdm
     lm_task.tqdm = functools.partial(real_tqdm, disable=True)
     try:
-        return _evaluate(model, tokenizer, records, system, batch_size)
+        return _evaluate(model, tokenizer, records, system, batch_size, states)
     finally:
         lm_task.tqdm = real_tqdm
 
 
 def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str,
-              batch_size: int) -> list[tuple[float, float]]:
+              batch_size: int, states: PromptStates | None) -> list[tuple[float, float]]:
     import lm_eval
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
@@ -97,7 +98,7 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
 
         def _loglikelihood_tokens(self, requests: Any, disable_tqdm: bool = False, override_bs: Any = None) -> Any:
             fits = [len(c) + len(x) <= self.max_length + 1 for _, c, x in requests]
-            out = shared_context_loglikelihoods(self.model, [r for r, ok in zip(requests, fits) if ok])
+            out = shared_context_loglikelihoods(self.model, [r for r, ok in zip(requests, fits) if ok], states)
             rest = iter(super()._loglikelihood_tokens([r for r, ok in zip(requests, fits) if not ok], True, override_bs)
                         if not all(fits) else [])
             mine = iter(out)
@@ -116,14 +117,17 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
     return [by_doc[i] for i in range(len(records))]
 
 
-def shared_context_loglikelihoods(model: Any,
-                                  requests: Sequence[tuple[Any, list[int], list[int]]]) -> list[tuple[float, bool]]:
+def shared_context_loglikelihoods(model: Any, requests: Sequence[tuple[Any, list[int], list[int]]],
+                                  states: PromptStates | None = None) -> list[tuple[float, bool]]:
     """(sum of log-probabilities of the continuation, whether greedy decoding would produce it) per request,
     as lm-eval's HFLM computes them, but each context runs once for all its choices and the vocabulary
     projection is applied only where a continuation token is predicted.
 
     HFLM runs context + choice for every choice and takes a log-softmax over all 49,152 words at every
     position: on a RAG prompt (~600 tokens, 4 choices) that was 81 of a 160-second cell here.
+    `states` (generate's prompt_states of the answers just given) spare even the one context forward:
+    the context is the answered prompt, or that prompt without its trailing newline (lm-eval moves
+    trailing whitespace into the continuation). Each state used is removed from `states`.
     """
     import torch
 
@@ -134,27 +138,51 @@ def shared_context_loglikelihoods(model: Any,
     groups: dict[tuple[int, ...], list[int]] = {}
     for n, (_, context, _) in enumerate(requests):
         groups.setdefault(tuple(context), []).append(n)
+    prefixes = _state_prefixes(states or {})
     out: list[tuple[float, bool]] = [(0.0, False)] * len(requests)
     with torch.inference_mode():
         for context, members in groups.items():
-            conts = [list(requests[n][2]) for n in members]
-            first = decoder(input_ids=torch.tensor([context], device=device), use_cache=True)
-            preds = [torch.log_softmax(head(first.last_hidden_state[:, -1]).float(), -1).expand(len(conts), -1)]
-            width = max(len(c) for c in conts) - 1
-            if width > 0:
-                cache = first.past_key_values
-                cache.batch_repeat_interleave(len(conts))
-                ids = torch.full((len(conts), width), pad, dtype=torch.long, device=device)
-                mask = torch.zeros((len(conts), len(context) + width), dtype=torch.long, device=device)
-                mask[:, : len(context)] = 1
-                for row, cont in enumerate(conts):
-                    ids[row, : len(cont) - 1] = torch.tensor(cont[:-1])
-                    mask[row, len(context): len(context) + len(cont) - 1] = 1
-                hidden = decoder(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True)[0]
-                preds += list(torch.log_softmax(head(hidden).float(), -1).unbind(1))
-            for row, (n, cont) in enumerate(zip(members, conts)):
-                steps = torch.stack([preds[j][row] for j in range(len(cont))])
+            # the context's last token runs with the choices, so a cache of the tokens before it serves
+            past = _take_state(states, prefixes, context[:-1])
+            if past is None and len(context) > 1:
+                past = decoder(input_ids=torch.tensor([context[:-1]], device=device), use_cache=True).past_key_values
+            seen = len(context) - 1
+            rows = [[context[-1]] + list(requests[n][2])[:-1] for n in members]
+            width = max(len(r) for r in rows)
+            ids = torch.full((len(rows), width), pad, dtype=torch.long, device=device)
+            mask = torch.zeros((len(rows), seen + width), dtype=torch.long, device=device)
+            mask[:, :seen] = 1
+            for row, tokens in enumerate(rows):
+                ids[row, : len(tokens)] = torch.tensor(tokens)
+                mask[row, seen: seen + len(tokens)] = 1
+            if past is not None:
+                past.batch_repeat_interleave(len(rows))
+            hidden = decoder(input_ids=ids, attention_mask=mask, past_key_values=past, use_cache=past is not None)[0]
+            for row, n in enumerate(members):
+                cont = list(requests[n][2])
+                steps = torch.log_softmax(head(hidden[row, : len(cont)]).float(), -1)
                 target = torch.tensor(cont, device=device)
                 logprob = float(steps.gather(1, target[:, None]).sum())
                 out[n] = (logprob, bool((steps.argmax(-1) == target).all()))
     return out
+
+
+def _state_prefixes(states: PromptStates) -> dict[tuple[int, ...], tuple[tuple[int, ...], int]]:
+    """context[:-1] -> (the prompt whose state covers it, how many of its tokens): the context is the whole
+    prompt (its last token dropped) or the prompt without its trailing newline (its last two dropped)."""
+    out: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
+    for prompt in states:
+        for keep in (len(prompt) - 1, len(prompt) - 2):
+            if keep > 0:
+                out.setdefault(prompt[:keep], (prompt, keep))
+    return out
+
+
+def _take_state(states: PromptStates | None, prefixes: dict[tuple[int, ...], tuple[tuple[int, ...], int]],
+                tokens: tuple[int, ...]) -> Any:
+    """The cached keys and values of exactly `tokens`, cut from an answered prompt's state; None if none holds them."""
+    found = prefixes.get(tokens)
+    if not states or found is None or found[0] not in states:
+        return None
+    prompt, keep = found
+    return state_cache(states.pop(prompt), keep)

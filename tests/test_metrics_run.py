@@ -192,3 +192,39 @@ def test_shared_context_loglikelihoods_equal_lm_evals_own(tiny_llama: Path, adap
     assert [g for _, g in ours] == [g for _, g in theirs]
     assert [lp for lp, _ in ours] == pytest.approx([lp for lp, _ in theirs], abs=1e-4)
     assert len({round(lp, 3) for lp, _ in ours}) > len(requests) // 2  # the choices really differ
+
+
+def test_multiple_choice_reuses_the_answered_prompts_keys_and_values(tiny_llama: Path) -> None:
+    """generate hands back each prompt's cache (cut out of a left-padded batch); multiple choice continues
+    from it instead of running the context again, with the log-likelihoods HFLM computes from scratch."""
+    from lm_eval.models.huggingface import HFLM
+
+    from harness.generation import generate
+    from harness.lmeval import shared_context_loglikelihoods
+    from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
+
+    ref = resolve_model(str(tiny_llama))
+    model, tok = load_causal_lm(ref, resolve_device("cpu")), load_tokenizer(ref)
+    lm = HFLM(pretrained=model, tokenizer=tok, batch_size=4)
+    convs = [[{"role": "user", "content": q}] for q in ("Who supplies KP-1?", "Which depot ships returns to Oslo today?")]
+    requests = []
+    for conv in convs:
+        context = tok.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
+        for choice in ("Acme", "Acme Seals, in 12 working days", "Tallis depot"):
+            context_enc, choice_enc = lm._encode_pair(context, choice)
+            requests.append(((context, choice), context_enc, choice_enc))
+    theirs = HFLM._loglikelihood_tokens(lm, requests, disable_tqdm=True)
+
+    states = generate(model, tok, convs, 4, batch_size=2, keep_prompt_states=True).prompt_states
+    assert len(states) == 2  # prompts of different lengths: the shorter was left-padded in the batch
+    ours = shared_context_loglikelihoods(model, requests, states)
+    assert states == {}  # both were used
+    assert [lp for lp, _ in ours] == pytest.approx([lp for lp, _ in theirs], abs=1e-4)
+    assert [g for _, g in ours] == [g for _, g in theirs]
+
+    broken = generate(model, tok, convs, 4, batch_size=2, keep_prompt_states=True).prompt_states
+    for state in broken.values():
+        for _, values in state:
+            values.zero_()
+    wrong = shared_context_loglikelihoods(model, requests, broken)
+    assert max(abs(a - b) for (a, _), (b, _) in zip(wrong, theirs)) > 1e-2  # the states really are what is used
