@@ -7,7 +7,6 @@ Heavy libraries (torch, transformers) are imported inside the commands that need
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -303,8 +302,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(p) for p in paths]
     profile = get_profile(args.profile)
     if args.gradient_checkpointing:
-        profile = dataclasses.replace(profile, train=dataclasses.replace(
-            profile.train, gradient_checkpointing=args.gradient_checkpointing))
+        profile = profile.with_train(gradient_checkpointing=args.gradient_checkpointing)
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
     from harness.models import load_tokenizer, resolve_model

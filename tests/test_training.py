@@ -165,16 +165,24 @@ def test_lora_initialisation_depends_on_the_seed_not_on_what_ran_before(tiny_lla
 
 
 def test_the_training_budget_follows_the_data_and_says_how_it_was_set() -> None:
-    """The quick profile's 60 steps were tuned on 24 items (20 epochs, bench/schedule.py); a 60-item scenario
-    gets the same 20 passes (a fixed step count left one under-trained), up to the profile's cap; the row says which."""
+    """The quick profile's 96 steps were tuned on 24 items (32 epochs); a 60-item scenario gets the same 32
+    passes (it ended under-trained at 0.46 with 96 steps), up to the profile's cap; the row says which.
+    RAFT has its own budget (20 epochs, bench/schedule.py), and only RAFT."""
     from harness.profiles import get_profile
     from harness.training import planned_steps
 
     quick = get_profile("quick").train
-    assert planned_steps(quick, 24) == (60, "20 epochs of 24 examples at batch 8 = 60 steps")
-    assert planned_steps(quick, 60) == (150, "20 epochs of 60 examples at batch 8 = 150 steps")
-    assert planned_steps(quick, 400) == (320, "20 epochs of 400 examples at batch 8 = 1000 steps, capped at 320 "
+    assert planned_steps(quick, 24) == (96, "32 epochs of 24 examples at batch 8 = 96 steps")
+    assert planned_steps(quick, 60) == (240, "32 epochs of 60 examples at batch 8 = 240 steps")
+    assert planned_steps(quick, 400) == (320, "32 epochs of 400 examples at batch 8 = 1600 steps, capped at 320 "
                                               "(6.4 epochs)")
+    profile = get_profile("quick")
+    assert planned_steps(profile.train_config("raft"), 24) == (60, "20 epochs of 24 examples at batch 8 = 60 steps")
+    assert profile.train_config("raft").schedule == "cosine" and profile.train_config("raft").lr == 4e-3
+    assert profile.train_config("lora") == profile.train_config("qlora") == quick
+    on = profile.with_train(gradient_checkpointing="on")  # --gradient-checkpointing reaches every strategy
+    assert {on.train_config(s).gradient_checkpointing for s in ("lora", "raft")} == {"on"}
+    assert on.train_config("raft").epochs == 20
     assert planned_steps(get_profile("smoke").train, 8) == (4, "2 epochs of 8 examples at batch 4 = 4 steps")
     assert planned_steps(get_profile("smoke").train, 2)[0] == 2  # fewer items than a batch: one item per row
     assert planned_steps(TrainConfig(steps=7, batch_size=2, lr=1e-3), 100) == (7, "7 steps (fixed)")

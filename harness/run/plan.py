@@ -61,7 +61,7 @@ def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mod
     return _hash({
         "format": TRAIN_FORMAT, "scenario": scenario.name, "files": files, "system": scenario.spec.system_prompt,
         "train_size": scenario.sizes(profile.name).train, "strategy": fp,
-        "train": prof["train"], "raft": sources if with_sources else [],
+        "train": dataclasses.asdict(profile.train_config(strategy)), "raft": sources if with_sources else [],
         "model": model.identity, "seed": seed, "device": [device.device, device.dtype],
     })
 

@@ -127,9 +127,10 @@ def _model_and_training(strategy: Strategy, task: CellTask,
                 ctx.release_base_model()  # the failed load may have left LoRA layers on the model
                 base = _base_to_train(strategy, task)
                 saved.unlink(missing_ok=True)
-        model = training.attach_lora(base, task.profile.train, quantized=strategy.four_bit, seed=task.seed)
-        steps, _ = training.planned_steps(task.profile.train, len(examples or []))  # for the progress bar
-        ts = training.train(model, ctx.tokenizer(), examples or [], task.profile.train, task.seed,
+        cfg = task.profile.train_config(strategy.name)
+        model = training.attach_lora(base, cfg, quantized=strategy.four_bit, seed=task.seed)
+        steps, _ = training.planned_steps(cfg, len(examples or []))  # for the progress bar
+        ts = training.train(model, ctx.tokenizer(), examples or [], cfg, task.seed,
                             task.device.device, on_step=ctx.progress.step_callback(steps, "train"))
         shutil.rmtree(adapter, ignore_errors=True)
         model.save_pretrained(adapter)
