@@ -3,8 +3,9 @@
 For each (epochs, peak lr, decay) setting: train a LoRA adapter on the quick profile's training
 items (closed book, seed 0, the quick profile's other settings), then ask it back the first 24
 training items with the prompts it was trained on, scored by the scenario's own scorer: the row's
-train_accuracy. Eval items are never read. The quick profile takes the cheapest setting that keeps
-every scenario at train_accuracy >= 0.8 (the matrix issue's bar for "knowledge was injected").
+train_accuracy. Eval items are never read. A setting that keeps every scenario at train_accuracy
+>= 0.8 (the matrix issue's bar for "knowledge was injected") is then checked in a whole matrix run,
+where QLoRA and RAFT train with it too (bench/README.md: the quick profile gives it to RAFT only).
 Run: python bench/schedule.py [--scenario NAME] [--setting EPOCHS:LR:SCHEDULE ...]
 """
 
