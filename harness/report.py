@@ -246,7 +246,8 @@ def _sizing(r: Report) -> list[str]:
 def _target_setting(r: Report, scenario: str, strategy: str) -> Setting:
     """The recommended strategy at this run's batch and rank, sequence 512, as `harness size` takes it; what
     it trains comes from the row's own flags (4-bit base: qlora; fine-tuned: lora; else answering only)."""
-    train = r.manifest.get("profile", {}).get("train", {})
+    profile = r.manifest.get("profile", {})
+    train = dict(profile.get("train_overrides") or []).get(strategy) or profile.get("train", {})  # the strategy's own
     row = r.frame[(r.frame["scenario"] == scenario) & (r.frame["strategy"] == strategy)].iloc[0]
     method = "qlora" if row["four_bit"] else "lora" if row["fine_tuned"] else "rag"
     return Setting(method=method, seq=512, batch=int(train.get("batch_size") or 8), rank=int(train.get("r") or 16))
