@@ -107,7 +107,9 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
                for s in sets + ([train_set] if train_set else [])} if retrieval else {}
     seconds: list[float] = []
     with track_peak_memory(task.device.device) as mem:
-        for s in sets:
+        # the eval set last: the keys and values it keeps for multiple choice are then never resident while
+        # another set answers, so the measured peak is answering's alone
+        for s in sorted(sets, key=lambda s: s is sets[0]):
             s.prepare(system, retrieval, indexes.get(s.label), prof.top_k, prof.source_form)
             answers = generate(model, ctx.tokenizer(), s.convs, prof.max_new_tokens, prof.gen_batch,
                                no_repeat_ngram=prof.no_repeat_ngram,

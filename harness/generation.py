@@ -32,8 +32,9 @@ class Answers:
 
 def prompt_states(cache: Any, input_ids: Any, attention_mask: Any) -> PromptStates:
     """Each row's prompt keys and values cut out of a left-padded batch's generation cache, so multiple choice
-    can score continuations of the same prompt without running it again. Empty where the cache does not hold
-    every prompt position in plain per-layer tensors (sliding-window or quantized caches): callers recompute."""
+    can score continuations of the same prompt without running it again. Views, not copies: keeping them
+    allocates nothing, so the answering peak is what it was. Empty where the cache does not hold every prompt
+    position in plain per-layer tensors (sliding-window or quantized caches): callers recompute."""
     width = input_ids.shape[1]
     layers = getattr(cache, "layers", None)
     if not layers or any(getattr(layer, "keys", None) is None or layer.keys.shape[2] < width for layer in layers):
@@ -42,8 +43,7 @@ def prompt_states(cache: Any, input_ids: Any, attention_mask: Any) -> PromptStat
     for row in range(input_ids.shape[0]):
         start = int((attention_mask[row] == 0).sum())  # left padding
         out[tuple(input_ids[row, start:].tolist())] = [
-            (layer.keys[row:row + 1, :, start:width].clone(), layer.values[row:row + 1, :, start:width].clone())
-            for layer in layers]
+            (layer.keys[row:row + 1, :, start:width], layer.values[row:row + 1, :, start:width]) for layer in layers]
     return out
 
 
@@ -82,7 +82,9 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
              batch_size: int = 8, on_batch: Callable[[int], None] | None = None,
              no_repeat_ngram: int = 0, keep_prompt_states: bool = False) -> Answers:
     """Greedy answers; with no_repeat_ngram = n > 0, no n-gram repeats within an answer (the prompt is free
-    to be copied). keep_prompt_states: also hand back each prompt's keys and values (prompt_states)."""
+    to be copied). keep_prompt_states: also hand back each prompt's keys and values (prompt_states), when the
+    prompts fit one batch: an earlier batch's cache would otherwise stay resident while later batches answer,
+    and the measured answering peak must not carry what scoring keeps."""
     import torch
     from transformers import LogitsProcessorList
 
@@ -92,6 +94,7 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
     secs: list[float] = [0.0] * len(prompts)
     new_tokens = 0
     states: PromptStates = {}
+    keep_prompt_states = keep_prompt_states and len(prompts) <= batch_size
     device = next(model.parameters()).device
     tokenizer.padding_side = "left"
     for start in range(0, len(order), batch_size):

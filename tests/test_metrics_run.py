@@ -197,6 +197,7 @@ def test_shared_context_loglikelihoods_equal_lm_evals_own(tiny_llama: Path, adap
 def test_multiple_choice_reuses_the_answered_prompts_keys_and_values(tiny_llama: Path) -> None:
     """generate hands back each prompt's cache (cut out of a left-padded batch); multiple choice continues
     from it instead of running the context again, with the log-likelihoods HFLM computes from scratch."""
+    import torch
     from lm_eval.models.huggingface import HFLM
 
     from harness.generation import generate
@@ -222,9 +223,10 @@ def test_multiple_choice_reuses_the_answered_prompts_keys_and_values(tiny_llama:
     assert [lp for lp, _ in ours] == pytest.approx([lp for lp, _ in theirs], abs=1e-4)
     assert [g for _, g in ours] == [g for _, g in theirs]
 
+    # over one batch nothing is kept: an earlier batch's cache must not stay resident while later ones answer
+    assert generate(model, tok, convs, 4, batch_size=1, keep_prompt_states=True).prompt_states == {}
+
     broken = generate(model, tok, convs, 4, batch_size=2, keep_prompt_states=True).prompt_states
-    for state in broken.values():
-        for _, values in state:
-            values.zero_()
+    broken = {prompt: [(keys, torch.zeros_like(values)) for keys, values in state] for prompt, state in broken.items()}
     wrong = shared_context_loglikelihoods(model, requests, broken)
     assert max(abs(a - b) for (a, _), (b, _) in zip(wrong, theirs)) > 1e-2  # the states really are what is used
