@@ -21,7 +21,7 @@ DEFAULT_SETTINGS = ["11:8e-3:cosine", "16:3e-3:cosine", "16:4e-3:cosine", "16:5e
                     "20:3e-3:cosine", "20:4e-3:cosine"]
 
 
-def train_accuracy(scenario_name: str, setting: str) -> dict[str, float]:
+def train_accuracy(scenario_name: str, setting: str, four_bit: bool = False) -> dict[str, float]:
     import torch
 
     from harness.config import builtin_scenario_paths, load_scenario
@@ -41,7 +41,7 @@ def train_accuracy(scenario_name: str, setting: str) -> dict[str, float]:
     examples = [(closed_book(sc.spec.system_prompt, t.instruction), t.response) for t in items]
     ref = resolve_model("embedded")
     tok = load_tokenizer(ref)
-    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False, seed=0)
+    model = attach_lora(load_causal_lm(ref, resolve_device("cpu"), four_bit=four_bit), cfg, quantized=four_bit, seed=0)
     stats = train(model, tok, examples, cfg, seed=0, device="cpu")
     scorer = SCORERS.get(sc.spec.scorer)
     asked = [as_question(t, scorer) for t in items[:TRAIN_SAMPLE]]
@@ -57,14 +57,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", action="append", help="default: the three built-in scenarios")
     p.add_argument("--setting", action="append", help=f"EPOCHS:LR:SCHEDULE (default: {' '.join(DEFAULT_SETTINGS)})")
+    p.add_argument("--four-bit", action="store_true", help="QLoRA: the adapter on NF4 base weights")
     a = p.parse_args()
     scenarios = a.scenario or ["business_flow", "multi_fact_qa", "vertical_vocabulary"]
     print(f"{'scenario':20s} {'setting':18s} {'steps':>5s} {'train s':>8s} {'loss':>6s} {'train_acc':>9s}", flush=True)
     for setting in a.setting or DEFAULT_SETTINGS:
         for name in scenarios:
             start = time.perf_counter()
-            r = train_accuracy(name, setting)
-            print(f"{name:20s} {setting:18s} {r['steps']:5d} {r['seconds']:8.1f} {r['last_loss']:6.3f} "
+            r = train_accuracy(name, setting, a.four_bit)
+            print(f"{name:20s} {setting + (' 4-bit' if a.four_bit else ''):18s} {r['steps']:5d} {r['seconds']:8.1f} {r['last_loss']:6.3f} "
                   f"{r['train_accuracy']:9.2f}   ({time.perf_counter() - start:.0f} s with answering)", flush=True)
 
 
