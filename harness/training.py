@@ -301,14 +301,15 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
             n_answer = max(answer_tokens(batch), 1)
             loss = torch.zeros(())
             for part in micro_batches(batch, cfg.max_batch_tokens):
-                if not answer_tokens(part):  # every answer cut off by max_length: no loss to take here
+                n_part = answer_tokens(part)
+                if not n_part:  # every answer cut off by max_length: no loss to take here
                     continue
                 inputs = {k: v.to(dev) for k, v in _collate(part, pad).items()}
                 tokens += int(inputs["attention_mask"].sum())
                 with out_of_memory_as("training", *inputs["input_ids"].shape):
                     with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
                         # each part's mean weighted by its share of the batch's answer tokens: the batch mean
-                        part_loss = answer_loss(model, inputs, prefix) * (answer_tokens(part) / n_answer)
+                        part_loss = answer_loss(model, inputs, prefix) * (n_part / n_answer)
                     scaler.scale(part_loss).backward()
                 loss = loss + part_loss.detach().float().cpu()
             with out_of_memory_as("training", len(batch), max(len(ids) for ids, _ in batch)):

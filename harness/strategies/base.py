@@ -19,6 +19,7 @@ from typing import Any
 from harness import training
 from harness.cell import CellSkipped, CellTask, Example, Strategy
 from harness.evaluate import answer_and_score
+from harness.files import atomic_write
 from harness.models import load_causal_lm
 from harness.prompts import closed_book
 from harness.registry import Registry
@@ -91,9 +92,7 @@ class TrainRecord:
             return None
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.columns()))
-        tmp.replace(path)  # written last: its presence means the adapter is complete
+        atomic_write(path, json.dumps(self.columns()))  # written last: its presence means the adapter is complete
 
 
 def execute(strategy: Strategy, task: CellTask) -> dict[str, Any]:
