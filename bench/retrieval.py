@@ -3,6 +3,11 @@ the dense recall@k the approximate index keeps against exact search.
 
   python bench/retrieval.py [--sizes 1000,10000,100000] [--queries 200]
   python bench/retrieval.py --dense-only --sizes 100000,1000000   # faiss alone: flat vs HNSW search time
+  python bench/retrieval.py --precision --sizes 3000               # the embedder: fp32 vs bf16 speed and rankings
+
+--precision encodes the same chunks in fp32 and in bf16 (as a corpus from EXACT_BELOW chunks on is, where the
+device computes bf16 natively): chunks/s of each, and how many of fp32's exact top 4 the bf16 vectors keep,
+for the bench's questions and for second-hop queries (question + passage).
 
 --dense-only times faiss search by itself on random unit vectors (384-d, MiniLM's size; search time
 does not depend on what the vectors mean, recall does: the recall column there is for random vectors).
@@ -56,12 +61,16 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--dense-only", action="store_true")
+    ap.add_argument("--precision", action="store_true")
     args = ap.parse_args()
     import faiss
     import numpy as np
 
     if args.dense_only:
         dense_only([int(s) for s in args.sizes.split(",")], args.queries)
+        return
+    if args.precision:
+        precision([int(s) for s in args.sizes.split(",")], args.queries)
         return
 
     from harness.models import embedder_path
@@ -70,12 +79,11 @@ def main() -> None:
     embedder = Embedder(embedder_path())
     embedder.encode(["warm up"])
     print(f"exact search below {EXACT_BELOW} chunks, HNSW above; faiss threads {faiss.omp_get_max_threads()}")
-    print("chunks | build s (embed+index+bm25) | chunks/s | query p50 ms | p95 ms | RSS +MB | dense index | recall@4 vs exact")
+    print("chunks | build s (embed+index+bm25) | chunks/s | query p50 ms | p95 ms | RSS +MB | dense index | precision "
+          "| recall@4 vs exact")
     for n in [int(s) for s in args.sizes.split(",")]:
         docs = corpus(n)
-        rnd = random.Random(1)
-        targets = [rnd.randrange(n) for _ in range(args.queries)]
-        queries = [f"What torque for the {docs[t].id.replace('P-', 'P')} {rnd.choice(WORDS)}?" for t in targets]
+        queries = questions(docs, args.queries)
         before = rss_mb()
         t0 = time.perf_counter()
         index = HybridIndex(docs, embedder)  # no cache: a cold build
@@ -94,13 +102,46 @@ def main() -> None:
             vecs = index.index.reconstruct_n(0, index.index.ntotal) if hasattr(index.index, "reconstruct_n") else None
             flat = faiss.IndexFlatIP(vecs.shape[1])
             flat.add(vecs)
-            qv = embedder.encode(queries)
+            qv = embedder.encode(queries, index.precision)
             _, exact = flat.search(qv, 4)
             _, approx = index.index.search(qv, 4)
             r = np.mean([len(set(a) & set(e)) / 4 for a, e in zip(approx, exact)])
             recall = f"{r:.3f}"
-        print(f"{n:>7,} | {build:8.1f} | {n / build:8.0f} | {p50:8.1f} | {p95:8.1f} | {grown:7.0f} | {kind} | {recall}",
-              flush=True)
+        print(f"{n:>7,} | {build:8.1f} | {n / build:8.0f} | {p50:8.1f} | {p95:8.1f} | {grown:7.0f} | {kind} | "
+              f"{index.precision} | {recall}", flush=True)
+
+
+def questions(docs: list, n: int) -> list[str]:
+    rnd = random.Random(1)
+    targets = [rnd.randrange(len(docs)) for _ in range(n)]
+    return [f"What torque for the {docs[t].id.replace('P-', 'P')} {rnd.choice(WORDS)}?" for t in targets]
+
+
+def precision(sizes: list[int], n_queries: int) -> None:
+    import numpy as np
+
+    from harness.models import embedder_path
+    from harness.retrieval import Embedder, passage
+
+    embedder = Embedder(embedder_path())
+    print(f"bf16 computed natively here: {embedder.bf16_fast()}")
+    print("chunks | fp32 chunks/s | bf16 chunks/s | speed-up | bf16 keeps of fp32's top 4: questions | 2nd-hop queries")
+    for n in sizes:
+        docs = corpus(n)
+        texts = [passage(d) for d in docs]
+        qs = questions(docs, n_queries)
+        second = [f"{q} {texts[i % n]}" for i, q in enumerate(qs)]
+        rates, tops = {}, {}
+        for p in ("fp32", "bf16"):
+            embedder.encode(texts[:64], p)  # warm
+            t = time.perf_counter()
+            vectors = embedder.encode(texts, p)
+            rates[p] = n / (time.perf_counter() - t)
+            scores = embedder.encode(qs + second, p) @ vectors.T
+            tops[p] = np.argsort(-scores, axis=1)[:, :4]
+        kept = [len(set(a) & set(b)) / 4 for a, b in zip(tops["bf16"], tops["fp32"])]
+        print(f"{n:>7,} | {rates['fp32']:6.1f} | {rates['bf16']:6.1f} | {rates['bf16'] / rates['fp32']:.2f}x | "
+              f"{np.mean(kept[:len(qs)]):.3f} | {np.mean(kept[len(qs):]):.3f}", flush=True)
 
 
 def dense_only(sizes: list[int], n_queries: int) -> None:

@@ -126,6 +126,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
     if retrieval:
         index = indexes["eval"]
         out["index_seconds"], out["index_mb"] = index.build_seconds, index.size_mb
+        out["index_precision"] = index.precision
 
     if train_set is not None:
         if strategy.train and trained_on_examples is not None:

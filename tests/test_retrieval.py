@@ -73,3 +73,31 @@ def test_hybrid_index_separates_near_identical_codes() -> None:
         top = index.search_many([f"What torque for the valve core on the P{c}?"], k=1)[0]
         assert top[0].chunk.doc_id == f"D{c}"
     assert index.build_seconds > 0 and index.size_mb > 0
+
+
+def test_a_large_corpus_is_embedded_in_bf16_where_the_device_computes_it(monkeypatch: pytest.MonkeyPatch,
+                                                                        embedder: Embedder, tmp_path) -> None:
+    import faiss
+    import numpy as np
+
+    from harness import retrieval
+
+    docs = [Document(id=f"D{c}", title=f"Field note KV-P{c}", text=f"On the P-{c} pump tighten the valve insert to {t} Nm.")
+            for c, t in ((120, 30), (140, 45), (210, 60), (230, 75))]
+    small = HybridIndex(docs, embedder, cache=tmp_path)
+    assert small.precision == "fp32" and isinstance(small.index, faiss.IndexFlatIP)
+    monkeypatch.setattr(retrieval, "EXACT_BELOW", 4)  # these four chunks now count as a large corpus
+    monkeypatch.setattr(Embedder, "bf16_fast", lambda self: False)
+    assert HybridIndex(docs, embedder).precision == "fp32"  # emulated bf16 would be slower: fp32 stays
+    monkeypatch.setattr(Embedder, "bf16_fast", lambda self: True)
+    threads = faiss.omp_get_max_threads()
+    large = HybridIndex(docs, embedder, cache=tmp_path)
+    assert large.precision == "bf16" and isinstance(large.index, faiss.IndexHNSWFlat)
+    assert len(list(tmp_path.iterdir())) == 2  # the precision is part of the index's cache key
+    for c in (120, 140, 210, 230):
+        assert large.search_many([f"What torque for the valve core on the P{c}?"], k=1)[0][0].chunk.doc_id == f"D{c}"
+    assert faiss.omp_get_max_threads() == threads  # a single query searches on one thread, then restores
+    vectors = large.index.reconstruct_n(0, 4)
+    fp32 = embedder.encode([c.text for c in large.chunks])
+    cos = (vectors * fp32).sum(axis=1)
+    assert not np.array_equal(vectors, fp32) and cos.min() > 0.999
