@@ -222,6 +222,35 @@ def gradient_checkpointing(model: Any, on: bool) -> Iterator[None]:
         model.gradient_checkpointing_disable()
 
 
+@contextmanager
+def without_autocast_copies(model: Any, dtype: Any) -> Iterator[None]:
+    """Training under autocast to `dtype` without the copies that change no number.
+
+    - Autocast caches its casts only of weights that require grad, so a frozen fp32 base weight is cast
+      again at every forward (twice a step with the shared prefix), and the cast is saved for backward.
+      The frozen weights of plain linear layers are held in `dtype` instead, for 2 bytes a base parameter
+      while training; the fp32 weights come back afterwards, as the same model answers the next cells.
+    - peft casts each adapter's input to the adapter's fp32, and autocast casts it back: both are skipped.
+    The matmuls read the same values either way: a test compares losses and adapters, bit for bit.
+    """
+    import torch
+    from peft.helpers import disable_input_dtype_casting
+
+    swapped: list[tuple[Any, Any]] = []
+    if dtype is not None:
+        for module in model.modules():
+            weight = getattr(module, "weight", None)
+            if type(module) is torch.nn.Linear and weight.dtype == torch.float32 and not weight.requires_grad:
+                swapped.append((module, weight))
+                module.weight = torch.nn.Parameter(weight.detach().to(dtype), requires_grad=False)
+    try:
+        with disable_input_dtype_casting(model, active=dtype is not None):
+            yield
+    finally:
+        for module, weight in swapped:
+            module.weight = weight
+
+
 def autocast_dtype(cfg: TrainConfig, device: str) -> Any:
     """bf16 when asked, or on "auto" where it is native (fp16 on older GPUs); None for full precision."""
     import torch
@@ -289,7 +318,8 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
     prefix = shared_prefix_len(encoded) if cfg.share_prefix and cfg.dropout == 0 and not checkpointing else 0
     scaler = torch.amp.GradScaler(dev.type, enabled=amp == torch.float16)  # fp16 underflows without it
     model.train()
-    with track_peak_memory(device) as mem, training_attention(causal, device), gradient_checkpointing(causal, checkpointing):
+    with (track_peak_memory(device) as mem, training_attention(causal, device),
+          gradient_checkpointing(causal, checkpointing), without_autocast_copies(model, amp)):
         start = time.perf_counter()
         for step in range(total_steps):
             batch = []

@@ -373,3 +373,31 @@ def test_gradient_checkpointing_gives_the_same_loss_and_lora_gradients(tiny_llam
     assert grads_off and all(float(g.abs().sum()) > 0 for g in grads_off.values())
     for name, g in grads_off.items():
         assert torch.allclose(grads_on[name], g, atol=1e-5), name
+
+
+def test_training_without_autocast_copies_trains_the_same_steps(tiny_llama: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under bf16 autocast the base weights are held in bf16 while training instead of cast at every forward, and
+    peft's casts of adapter inputs are skipped: the matmuls read the same values, so losses and adapters are equal
+    bit for bit, and the fp32 weights come back."""
+    from contextlib import nullcontext
+
+    from harness import training
+
+    ref, dev = resolve_model(str(tiny_llama)), resolve_device("cpu")
+    tok = load_tokenizer(ref)
+    examples = [(closed_book("S", f"Who supplies KP-{i}?"), f"Supplier number {i} does.") for i in range(4)]
+    cfg = TrainConfig(steps=3, batch_size=4, lr=5e-3, r=8, alpha=16, dropout=0.0, warmup_steps=1, autocast="bf16")
+    runs = []
+    for hold in (True, False):
+        if not hold:
+            monkeypatch.setattr(training, "without_autocast_copies", lambda model, dtype: nullcontext())
+        model = attach_lora(load_causal_lm(ref, dev), cfg, quantized=False, seed=0)
+        before = {n: p for n, p in model.named_parameters()}
+        stats = train(model, tok, examples, cfg, seed=0, device="cpu")
+        assert stats.autocast == "bfloat16"
+        after = dict(model.named_parameters())
+        assert all(after[n] is p and p.dtype == torch.float32 for n, p in before.items())  # the model's own weights back
+        runs.append((stats.losses, {n: p.detach().clone() for n, p in after.items() if "lora_" in n}))
+    (held, w1), (cast, w2) = runs
+    assert held == cast
+    assert all(torch.equal(w1[n], w2[n]) for n in w1)
