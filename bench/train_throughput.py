@@ -76,7 +76,7 @@ def main() -> None:
 
     from harness.models import load_tokenizer, resolve_model
     from harness.profiles import PROFILES
-    from harness.training import cpu_has_bf16
+    from harness.models import cpu_has_bf16
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", default="business_flow")

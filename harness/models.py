@@ -52,6 +52,15 @@ def resolve_device(arg: str = "auto") -> DeviceInfo:
     return DeviceInfo("cpu", "float32", _cpu_name(), total)
 
 
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated, slower than fp32."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and ("avx512_bf16" in line or "amx_bf16" in line) for line in f)
+    except OSError:
+        return False
+
+
 def _cpu_name() -> str:
     try:
         for line in open("/proc/cpuinfo"):

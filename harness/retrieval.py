@@ -117,8 +117,8 @@ class Embedder:
         self.identity = f"{Path(path).name}@{device}"
 
     def encode(self, texts: list[str], precision: str = "fp32") -> Any:
-        """bf16 runs under autocast (layer norms and the pooling stay fp32): 1.9x the chunks/s of fp32 on this
-        AVX512-BF16 CPU, top-4 overlap 0.986 with fp32's rankings (bench/README.md)."""
+        """bf16 runs under autocast (layer norms and the pooling stay fp32): 1.75-1.9x the chunks/s of fp32 on this
+        AVX512-BF16 CPU, keeping 0.98-0.99 of fp32's top 4 (bench/README.md)."""
         import torch
 
         with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -126,13 +126,14 @@ class Embedder:
                                      show_progress_bar=False).astype("float32")
 
     def bf16_fast(self) -> bool:
-        """Whether this device computes bf16 natively; elsewhere (a CPU without AVX512-BF16 or AMX) it is emulated
-        and slower than fp32."""
+        """Whether this device computes bf16 natively (emulated bf16 is slower than fp32)."""
         import torch
+
+        from harness.models import cpu_has_bf16
 
         if self.device.startswith("cuda"):
             return torch.cuda.is_bf16_supported()
-        return self.device == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return self.device == "cpu" and cpu_has_bf16()
 
 
 @dataclass
@@ -216,9 +217,9 @@ class HybridIndex:
 
         depth = min(depth, len(self.chunks))
         vectors = self.embedder.encode(queries, self.precision)
-        # a few queries search fastest on one thread (a flat scan of 10,000 chunks: 0.26 against 0.86 ms), and
-        # faiss's idle OpenMP threads then do not spin beside the embedder's next encoding (which took 17 instead
-        # of 12 ms after a 2-thread search)
+        # a few queries (below faiss's BLAS threshold of 20) search fastest on one thread (a flat scan of 10,000
+        # chunks: 0.26 against 0.86 ms), and faiss's idle OpenMP threads then do not spin beside the embedder's
+        # next encoding (which took 17 instead of 12 ms after a 2-thread search)
         threads = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(1 if len(queries) < 20 else threads)
         try:

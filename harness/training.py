@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.measure import PeakMemory, out_of_memory_as, track_peak_memory
+from harness.models import cpu_has_bf16
 from harness.prompts import Message
 
 IGNORE = -100
@@ -264,14 +265,6 @@ def autocast_dtype(cfg: TrainConfig, device: str) -> Any:
     if device == "cuda":  # fp16 where bf16 is not native: train() scales the loss for it
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_has_bf16() else None
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and ("avx512_bf16" in line or "amx_bf16" in line) for line in f)
-    except OSError:
-        return False
 
 
 def attach_lora(model: Any, cfg: TrainConfig, quantized: bool, seed: int | None = None) -> Any:
