@@ -46,7 +46,7 @@ def resolve_device(arg: str = "auto") -> DeviceInfo:
         if not torch.cuda.is_available():
             raise HarnessError("--device cuda: no CUDA device is available (torch sees none)")
         props = torch.cuda.get_device_properties(0)
-        dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        dtype = "bfloat16" if bf16_native("cuda") else "float16"
         return DeviceInfo("cuda", dtype, props.name, props.total_memory / 2**20)
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
     return DeviceInfo("cpu", "float32", _cpu_name(), total)
@@ -59,6 +59,15 @@ def cpu_has_bf16() -> bool:
             return any(line.startswith("flags") and ("avx512_bf16" in line or "amx_bf16" in line) for line in f)
     except OSError:
         return False
+
+
+def bf16_native(device: str) -> bool:
+    """Whether `device` ("cpu", "cuda") computes bf16 natively: where it does not, bf16 is slower than fp32."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return device == "cpu" and cpu_has_bf16()
 
 
 def _cpu_name() -> str:

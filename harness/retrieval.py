@@ -126,14 +126,9 @@ class Embedder:
                                      show_progress_bar=False).astype("float32")
 
     def bf16_fast(self) -> bool:
-        """Whether this device computes bf16 natively (emulated bf16 is slower than fp32)."""
-        import torch
+        from harness.models import bf16_native
 
-        from harness.models import cpu_has_bf16
-
-        if self.device.startswith("cuda"):
-            return torch.cuda.is_bf16_supported()
-        return self.device == "cpu" and cpu_has_bf16()
+        return bf16_native(self.device)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.measure import PeakMemory, out_of_memory_as, track_peak_memory
-from harness.models import cpu_has_bf16
+from harness.models import bf16_native
 from harness.prompts import Message
 
 IGNORE = -100
@@ -262,9 +262,9 @@ def autocast_dtype(cfg: TrainConfig, device: str) -> Any:
         return torch.bfloat16
     if cfg.autocast == "fp16":
         return torch.float16
-    if device == "cuda":  # fp16 where bf16 is not native: train() scales the loss for it
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_has_bf16() else None
+    if bf16_native(device):
+        return torch.bfloat16
+    return torch.float16 if device == "cuda" else None  # fp16 on an older GPU: train() scales the loss for it
 
 
 def attach_lora(model: Any, cfg: TrainConfig, quantized: bool, seed: int | None = None) -> Any:
