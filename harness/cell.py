@@ -89,6 +89,7 @@ class CellTask:
     artifact_dir: Path  # where this cell's adapter lives: keyed by what training depends on only
     ctx: Context
     deps: dict[str, dict[str, Any]]  # strategy it depends on -> that cell's row
+    precision: str = "float32"  # the dtype answers and multiple choice are computed in (models.answer_precision)
 
     @property
     def profile_name(self) -> str:

@@ -292,6 +292,7 @@ def _weights(text: str | None) -> dict[str, float]:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     import datetime as dt
+    from dataclasses import replace
 
     from harness.config import builtin_scenario_paths, load_scenario, resolve_scenario_arg
     from harness.preflight import number, output_folder, seed
@@ -303,6 +304,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     if args.gradient_checkpointing:
         profile = profile.with_train(gradient_checkpointing=args.gradient_checkpointing)
+    if args.answer_precision:
+        profile = replace(profile, answer_precision=args.answer_precision)
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
     from harness.models import load_tokenizer, resolve_model
@@ -336,6 +339,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from harness.models import ANSWER_PRECISIONS
     from harness.run.options import EXECUTORS as executors
 
     parser = _Parser(
@@ -387,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gradient-checkpointing", default=None, choices=("auto", "on", "off"),
                      help="recompute activations in backward to save memory (default auto: on for CUDA models "
                           "of 1B parameters and more)")
+    run.add_argument("--answer-precision", default=None, choices=ANSWER_PRECISIONS,
+                     help="the dtype answers and multiple choice are computed in (default auto: bf16 autocast on a "
+                          "CPU with native bf16, the weights' own dtype on a GPU, else fp32)")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow a local or hub model to run its own Python code (off by default)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -114,7 +114,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
             answers = generate(model, ctx.tokenizer(), s.convs, prof.max_new_tokens, prof.gen_batch,
                                no_repeat_ngram=prof.no_repeat_ngram,
                                on_batch=ctx.progress.answer_callback(len(s.items), s.label),
-                               keep_prompt_states=s is sets[0] and has_choices(s.items))
+                               keep_prompt_states=s is sets[0] and has_choices(s.items), precision=task.precision)
             seconds += answers.seconds_per_answer
             s.answers, s.states = answers.texts, answers.prompt_states
     out["infer_peak_memory_mb"] = mem.peak_mb
@@ -135,7 +135,8 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
             train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k, prof.source_form)
         train_set.answers = generate(model, ctx.tokenizer(), train_set.convs, prof.max_new_tokens, prof.gen_batch,
                                      no_repeat_ngram=prof.no_repeat_ngram,
-                                     on_batch=ctx.progress.answer_callback(len(train_set.items), "train")).texts
+                                     on_batch=ctx.progress.answer_callback(len(train_set.items), "train"),
+                                     precision=task.precision).texts
 
     for s in sets + ([train_set] if train_set else []):
         s.scores = [dict(scorer(a, i)) for a, i in zip(s.answers, s.items)]
@@ -145,7 +146,8 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
     _correctness(main, ctx)
     if retrieval:
         _retrieval_quality(main, prof.top_k)
-    _mc_accuracy(model, main, ctx, system, out)
+    _mc_accuracy(model, main, ctx, system, out, task.precision)
+    out["answer_precision"] = task.precision
 
     for s in sets + ([train_set] if train_set else []):
         keys = ["accuracy"] if s.label == "train" else list(s.scores[0])
@@ -201,14 +203,15 @@ def _retrieval_quality(s: _Set, k: int) -> None:
                                    gold, k))
 
 
-def _mc_accuracy(model: Any, s: _Set, ctx: Context, system: str, out: dict[str, Any]) -> None:
+def _mc_accuracy(model: Any, s: _Set, ctx: Context, system: str, out: dict[str, Any], precision: str) -> None:
     """Log-likelihood multiple choice over the same prompt the strategy answered (sources included)."""
     if not has_choices(s.items):
         out["mc_accuracy"] = out["mc_accuracy_norm"] = math.nan  # no distractors: nothing to choose between
         return
     queries = [c[-1]["content"] for c in s.convs]
     # the prompts' keys and values from answering them: each context is not run a second time
-    scores = mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system, states=s.states)
+    scores = mc_scores(model, ctx.tokenizer(), mc_records(s.items, queries), system, states=s.states,
+                       precision=precision)
     s.states = {}
     for sc, (acc, acc_norm) in zip(s.scores, scores):
         sc["mc_accuracy"], sc["mc_accuracy_norm"] = acc, acc_norm

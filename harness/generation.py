@@ -10,7 +10,8 @@ itself already wrote it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,26 @@ def state_cache(state: list[tuple[Any, Any]], tokens: int) -> Any:
     return cache
 
 
+def autocast_to(model: Any, precision: str) -> Any:
+    """The dtype `model`'s forwards autocast to for `precision` (models.answer_precision), or None: fp32 weights
+    on a CPU are cast per forward, not copied, so the answering peak does not carry a second set of weights;
+    a GPU's weights are already in their half dtype."""
+    import torch
+
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    return getattr(torch, precision) if on_cpu and precision != "float32" else None
+
+
+@contextmanager
+def answering_in(model: Any, precision: str) -> Iterator[None]:
+    """Forwards of `model` under autocast to `precision`, where there is anything to cast (autocast_to)."""
+    import torch
+
+    dtype = autocast_to(model, precision)
+    with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        yield
+
+
 def answer_no_repeat(prompt_len: int, n: int) -> Any:
     """A logits processor that forbids repeating any n-gram of the answer (tokens after prompt_len) in it."""
     import torch
@@ -80,9 +101,9 @@ def answer_no_repeat(prompt_len: int, n: int) -> Any:
 
 def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max_new_tokens: int,
              batch_size: int = 8, on_batch: Callable[[int], None] | None = None,
-             no_repeat_ngram: int = 0, keep_prompt_states: bool = False) -> Answers:
-    """Greedy answers; with no_repeat_ngram = n > 0, no n-gram repeats within an answer (the prompt is free
-    to be copied). keep_prompt_states: also hand back each prompt's keys and values (prompt_states), when the
+             no_repeat_ngram: int = 0, keep_prompt_states: bool = False, precision: str = "float32") -> Answers:
+    """Greedy answers, computed in `precision` (answering_in); with no_repeat_ngram = n > 0, no n-gram repeats
+    within an answer (the prompt is free to be copied). keep_prompt_states: also hand back each prompt's keys and values (prompt_states), when the
     prompts fit one batch: an earlier batch's cache would otherwise stay resident while later batches answer,
     and the measured answering peak must not carry what scoring keeps."""
     import torch
@@ -105,7 +126,8 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
                                                                              no_repeat_ngram)])}
                  if no_repeat_ngram > 0 else {})
         longest = enc["input_ids"].shape[1] + max_new_tokens
-        with torch.inference_mode(), out_of_memory_as("answering", len(idx), longest):
+        with (torch.inference_mode(), answering_in(model, precision),
+              out_of_memory_as("answering", len(idx), longest)):
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                                  return_dict_in_generate=keep_prompt_states, **extra)

@@ -21,7 +21,7 @@ import yaml
 
 from harness.data import EvalItem
 from harness.errors import HarnessError
-from harness.generation import PromptStates, state_cache
+from harness.generation import PromptStates, answering_in, autocast_to, state_cache
 
 
 def task_name(scenario: str, variant: str = "") -> str:
@@ -67,10 +67,12 @@ def write_task(out_dir: Path, name: str, records: list[dict[str, Any]], descript
 
 
 def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str,
-              batch_size: int = 8, states: PromptStates | None = None) -> list[tuple[float, float]]:
+              batch_size: int = 8, states: PromptStates | None = None,
+              precision: str = "float32") -> list[tuple[float, float]]:
     """Per record, in record order, via simple_evaluate: (acc, acc_norm), each 0/1. acc: the reference has the
     highest summed log-likelihood, which favours short options; acc_norm: the highest per character of the
-    option (lm-eval's length normalisation), which does not."""
+    option (lm-eval's length normalisation), which does not. Computed in `precision`, as the answers were
+    (`states` continue from them)."""
     import datasets
     import lm_eval.api.task as lm_task
 
@@ -81,13 +83,14 @@ def mc_scores(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
     real_tqdm = lm_task.tqdm
     lm_task.tqdm = functools.partial(real_tqdm, disable=True)
     try:
-        return _evaluate(model, tokenizer, records, system, batch_size, states)
+        with answering_in(model, precision):
+            return _evaluate(model, tokenizer, records, system, batch_size, states, precision)
     finally:
         lm_task.tqdm = real_tqdm
 
 
 def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system: str,
-              batch_size: int, states: PromptStates | None) -> list[tuple[float, float]]:
+              batch_size: int, states: PromptStates | None, precision: str) -> list[tuple[float, float]]:
     import lm_eval
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
@@ -108,7 +111,9 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
     with tempfile.TemporaryDirectory(prefix="harness-lmeval-") as tmp:
         name = task_name("cell")
         write_task(Path(tmp), name, records)
-        lm = QuietHFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+        # HFLM turns autocast off in its own forwards unless told the dtype: the prompts too long for ours
+        lm = QuietHFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
+                       mixed_precision_dtype=autocast_to(model, precision))
         tasks = TaskManager(include_path=tmp, include_defaults=False)
         out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=tasks,
                                       apply_chat_template=True, system_instruction=system, log_samples=True,

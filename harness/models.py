@@ -70,6 +70,21 @@ def bf16_native(device: str) -> bool:
     return device == "cpu" and cpu_has_bf16()
 
 
+ANSWER_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def answer_precision(choice: str, device: DeviceInfo) -> str:
+    """The dtype a cell answers and scores multiple choice in. A GPU's weights are already in its half dtype.
+    A CPU keeps fp32 weights (training's base) and answers under bf16 autocast where asked, or on "auto"
+    where bf16 is native: 2.1x the answers/s on RAG prompts here (bench/generation.py), with answers that
+    differ from fp32's in a few items, so the whole matrix was checked against fp32 (bench/README.md)."""
+    if choice not in ANSWER_PRECISIONS:
+        raise HarnessError(f"answer precision '{choice}': unknown (known: {', '.join(ANSWER_PRECISIONS)})")
+    if device.device != "cpu":
+        return device.dtype
+    return "bfloat16" if choice == "bf16" or (choice == "auto" and bf16_native("cpu")) else "float32"
+
+
 def _cpu_name() -> str:
     try:
         for line in open("/proc/cpuinfo"):

@@ -36,6 +36,9 @@ class RunProfile:
     # (strategy, its own TrainConfig) where a strategy trains differently from `train`; every row's
     # train_budget and the manifest's profile say what each cell used
     train_overrides: tuple[tuple[str, TrainConfig], ...] = ()
+    # the dtype answers and multiple choice are computed in (harness.models.answer_precision): "auto" is bf16
+    # autocast on a CPU that computes bf16 natively; every row's answer_precision says which it was
+    answer_precision: str = "auto"
 
     def train_config(self, strategy: str) -> TrainConfig:
         """The training settings of `strategy`'s adapter."""

@@ -28,7 +28,8 @@ PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_c
 COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train", "n_items_seen", "n_items_composed", "n_items_unseen",
                  "n_items_changed"]
 DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_budget", "train_cached",
-                      "train_reused_from", "train_gradient_checkpointing", "index_precision"]
+                      "train_reused_from", "train_gradient_checkpointing", "index_precision",
+                      "answer_precision"]
 # derived when the run folder is written (with_intervals): the model picks the right answer in multiple
 # choice (acc_norm) clearly more often than it writes it and than chance (intervals apart): a capacity
 # limit of the model under test
@@ -39,7 +40,7 @@ MC_CHANCE = 0.25  # the reference and three wrong options: picking at random is 
 ADDED_LATER = {"peak_reserved_memory_mb": math.nan, "train_reserved_memory_mb": math.nan,
                "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None, "node": None,
                "answer_correctness": math.nan, "answer_correctness_ci_low": math.nan,
-               "answer_correctness_ci_high": math.nan, "index_precision": None}
+               "answer_correctness_ci_high": math.nan, "index_precision": None, "answer_precision": None}
 
 
 def columns() -> list[str]:

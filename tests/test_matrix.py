@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from harness.config import load_scenario, resolve_scenario_arg
-from harness.models import resolve_device, resolve_model
+from harness.models import answer_precision, resolve_device, resolve_model
 from harness.profiles import get_profile
 from harness.results import columns, read_run
 from harness.run import RunOptions, run_matrix
@@ -98,6 +98,7 @@ def test_every_strategy_fills_its_row(arch: str, request: pytest.FixtureRequest,
     model = request.getfixturevalue(f"tiny_{arch}")
     df = run_matrix(options(model, tmp_path / "run", ALL))
     check_rows_filled(df)
+    assert set(df["answer_precision"]) == {answer_precision("auto", resolve_device("cpu"))}
     df2, samples, manifest = read_run(tmp_path / "run")
     assert len(df2) == 6 and manifest["complete"] is True
     # every strategy answers the eval and the corpus_update items; cells with an adapter, 8 training items too

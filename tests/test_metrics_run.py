@@ -200,7 +200,7 @@ def test_multiple_choice_reuses_the_answered_prompts_keys_and_values(tiny_llama:
     import torch
     from lm_eval.models.huggingface import HFLM
 
-    from harness.generation import generate
+    from harness.generation import answering_in, generate
     from harness.lmeval import shared_context_loglikelihoods
     from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
 
@@ -225,6 +225,20 @@ def test_multiple_choice_reuses_the_answered_prompts_keys_and_values(tiny_llama:
 
     # over one batch nothing is kept: an earlier batch's cache must not stay resident while later ones answer
     assert generate(model, tok, convs, 4, batch_size=1, keep_prompt_states=True).prompt_states == {}
+
+    # answered in bf16, multiple choice continues from the kept keys and values in bf16: the log-likelihoods
+    # of running each context from scratch under the same autocast, not the fp32 ones
+    heads: list[torch.dtype] = []
+    hook = model.get_output_embeddings().register_forward_hook(lambda m, i, o: heads.append(o.dtype))
+    states = generate(model, tok, convs, 4, batch_size=2, keep_prompt_states=True, precision="bfloat16").prompt_states
+    hook.remove()
+    assert set(heads) == {torch.bfloat16}
+    with answering_in(model, "bfloat16"):
+        scratch = shared_context_loglikelihoods(model, requests)
+        ours = shared_context_loglikelihoods(model, requests, states)
+    assert states == {}
+    assert [lp for lp, _ in ours] == pytest.approx([lp for lp, _ in scratch], abs=1e-5)
+    assert max(abs(a - b) for (a, _), (b, _) in zip(ours, theirs)) > 1e-4  # computed in bf16, not fp32
 
     broken = generate(model, tok, convs, 4, batch_size=2, keep_prompt_states=True).prompt_states
     broken = {prompt: [(keys, torch.zeros_like(values)) for keys, values in state] for prompt, state in broken.items()}

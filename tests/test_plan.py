@@ -58,9 +58,27 @@ def test_a_scoring_change_keeps_the_adapter_key_and_changes_the_cell_key(scenari
                                                                              0, CPU, {})
     assert cell_key(scenario, "lora", smoke, MODEL, 0, CPU, {}, scoring="claims-offline") != cell_key(
         scenario, "lora", smoke, MODEL, 0, CPU, {}, scoring="ragas-judge:x@http://h")
+    # the answering precision is an evaluation setting; "auto" enters the key as what it resolved to here
+    in_bf16, in_fp32 = (dataclasses.replace(smoke, answer_precision=p) for p in ("bf16", "fp32"))
+    assert train_key(scenario, "lora", in_bf16, MODEL, 0, CPU) == train_key(scenario, "lora", in_fp32, MODEL, 0, CPU)
+    assert cell_key(scenario, "lora", in_bf16, MODEL, 0, CPU, {}) != cell_key(scenario, "lora", in_fp32, MODEL, 0, CPU, {})
     # what training depends on does change it
     more_steps = dataclasses.replace(smoke, train=dataclasses.replace(smoke.train, epochs=smoke.train.epochs + 1))
     assert train_key(scenario, "lora", more_steps, MODEL, 0, CPU) != base
     assert train_key(scenario, "lora", smoke, MODEL, 1, CPU) != base
     assert train_key(scenario, "qlora", smoke, MODEL, 0, CPU) != base
     assert train_key(scenario, "lora", smoke, dataclasses.replace(MODEL, identity="tiny@other"), 0, CPU) != base
+
+
+def test_answer_precision_resolves_per_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import models
+    from harness.errors import HarnessError
+
+    gpu = DeviceInfo("cuda", "bfloat16", "test gpu", 80_000.0)
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: True)
+    assert [models.answer_precision(c, CPU) for c in ("auto", "fp32", "bf16")] == ["bfloat16", "float32", "bfloat16"]
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: False)  # bf16 emulated, slower than fp32: auto keeps fp32
+    assert [models.answer_precision(c, CPU) for c in ("auto", "fp32", "bf16")] == ["float32", "float32", "bfloat16"]
+    assert models.answer_precision("fp32", gpu) == "bfloat16"  # a GPU's weights are loaded in their half dtype
+    with pytest.raises(HarnessError, match="answer precision 'fp16'"):
+        models.answer_precision("fp16", CPU)

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.config import Scenario
 from harness.errors import HarnessError
-from harness.models import DeviceInfo, ModelRef
+from harness.models import DeviceInfo, ModelRef, answer_precision
 from harness.profiles import RunProfile
 from harness.retrieval import RETRIEVER_VERSION
 from harness.strategies import STRATEGIES
@@ -79,6 +79,8 @@ def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mode
         "model": model.identity,
         "seed": seed,
         "device": [device.device, device.dtype],
+        # resolved: "auto" answers in bf16 on one CPU and in fp32 on another
+        "answer_precision": answer_precision(profile.answer_precision, device),
         "deps": dep_keys,
     }
     return _hash(payload)
