@@ -2,9 +2,11 @@
 
 RAG-style prompts (the quick eval slice of a scenario with its retrieved sources) and the same
 questions closed book, greedy decoding, the embedded model on this machine, harness at the quick
-profile's batch size. Prints answers/s of each, the median over --repeats runs, the
-ratios, and whether the batched answers equal the one-at-a-time answers (they must, under greedy
-decoding, or batching changed the result). Run: python bench/generation.py
+profile's batch size, in fp32 and (where the CPU computes bf16 natively, as the quick profile's "auto"
+answer precision then does) under bf16 autocast. Prints answers/s of each, the median over --repeats
+runs, the ratios, and whether the batched answers equal the one-at-a-time answers (in fp32 they must,
+under greedy decoding, or batching changed the result; in bf16 some differ, which is why the whole
+matrix is compared with bench/same_run.py). Run: python bench/generation.py
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def closed_book_prompts(sc: Any, n: int) -> list[list[dict[str, str]]]:
 
 def main() -> None:
     from harness.generation import generate
-    from harness.models import load_causal_lm, load_tokenizer, resolve_device, resolve_model
+    from harness.models import answer_precision, load_causal_lm, load_tokenizer, resolve_device, resolve_model
     from harness.profiles import PROFILES
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -64,8 +66,10 @@ def main() -> None:
     a = p.parse_args()
     ref = resolve_model("embedded")
     tok = load_tokenizer(ref)
-    model = load_causal_lm(ref, resolve_device("cpu"))
+    device = resolve_device("cpu")
+    model = load_causal_lm(ref, device)
     batch = PROFILES["quick"].gen_batch
+    precision = answer_precision(PROFILES["quick"].answer_precision, device)
     sc, rag = prompts(a.scenario, a.items, 4)
     for label, convs in (("RAG prompts (4 sources)", rag), ("closed-book prompts", closed_book_prompts(sc, a.items))):
         ways = {
@@ -73,6 +77,9 @@ def main() -> None:
             "plain generate, batch 8": lambda: plain(model, tok, convs, a.max_new_tokens, 8),
             f"harness generate, batch {batch}": lambda: generate(model, tok, convs, a.max_new_tokens, batch).texts,
         }
+        if precision != "float32":
+            ways[f"harness, batch {batch}, {precision}"] = lambda: generate(
+                model, tok, convs, a.max_new_tokens, batch, precision=precision).texts
         rates: dict[str, list[float]] = {}
         answers: dict[str, list[str]] = {}
         for r in range(a.repeats):
@@ -88,7 +95,12 @@ def main() -> None:
             print(f"  {name:28s} {v:.2f} answers/s   same answers as one at a time: {same}/{len(convs)}")
         mine = med[f"harness generate, batch {batch}"]
         print(f"  harness vs one at a time: {mine / med['one at a time']:.2f}x; "
-              f"harness vs plain batch 8: {mine / med['plain generate, batch 8']:.2f}x\n", flush=True)
+              f"harness vs plain batch 8: {mine / med['plain generate, batch 8']:.2f}x", flush=True)
+        if precision != "float32":
+            half = med[f"harness, batch {batch}, {precision}"]
+            print(f"  harness in {precision} vs plain batch 8: {half / med['plain generate, batch 8']:.2f}x; "
+                  f"vs harness in fp32: {half / mine:.2f}x", flush=True)
+        print()
 
 
 if __name__ == "__main__":

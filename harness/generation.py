@@ -103,9 +103,9 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
              batch_size: int = 8, on_batch: Callable[[int], None] | None = None,
              no_repeat_ngram: int = 0, keep_prompt_states: bool = False, precision: str = "float32") -> Answers:
     """Greedy answers, computed in `precision` (answering_in); with no_repeat_ngram = n > 0, no n-gram repeats
-    within an answer (the prompt is free to be copied). keep_prompt_states: also hand back each prompt's keys and values (prompt_states), when the
-    prompts fit one batch: an earlier batch's cache would otherwise stay resident while later batches answer,
-    and the measured answering peak must not carry what scoring keeps."""
+    within an answer (the prompt is free to be copied). keep_prompt_states: also hand back each prompt's keys
+    and values (prompt_states), when the prompts fit one batch: an earlier batch's cache would otherwise stay
+    resident while later batches answer, and the measured answering peak must not carry what scoring keeps."""
     import torch
     from transformers import LogitsProcessorList
 

@@ -111,9 +111,12 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
     with tempfile.TemporaryDirectory(prefix="harness-lmeval-") as tmp:
         name = task_name("cell")
         write_task(Path(tmp), name, records)
-        # HFLM turns autocast off in its own forwards unless told the dtype: the prompts too long for ours
+        # HFLM turns autocast off in its own forwards (the prompts too long for ours) unless told the dtype
+        # (mixed_precision_dtype, lm-eval PR 3138, July 2025): passed only where there is one, as older
+        # lm-evals lack it
+        half = autocast_to(model, precision)
         lm = QuietHFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
-                       mixed_precision_dtype=autocast_to(model, precision))
+                       **({"mixed_precision_dtype": half} if half is not None else {}))
         tasks = TaskManager(include_path=tmp, include_defaults=False)
         out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=tasks,
                                       apply_chat_template=True, system_instruction=system, log_samples=True,
@@ -165,10 +168,11 @@ def shared_context_loglikelihoods(model: Any, requests: Sequence[tuple[Any, list
             hidden = decoder(input_ids=ids, attention_mask=mask, past_key_values=past, use_cache=past is not None)[0]
             for row, n in enumerate(members):
                 cont = list(requests[n][2])
-                steps = torch.log_softmax(head(hidden[row, : len(cont)]).float(), -1)
+                logits = head(hidden[row, : len(cont)]).float()
                 target = torch.tensor(cont, device=device)
-                logprob = float(steps.gather(1, target[:, None]).sum())
-                out[n] = (logprob, bool((steps.argmax(-1) == target).all()))
+                # log-softmax at the targets only: no second vocabulary-wide tensor (49,152 floats a token)
+                logprob = float((logits.gather(1, target[:, None])[:, 0] - logits.logsumexp(-1)).sum())
+                out[n] = (logprob, bool((logits.argmax(-1) == target).all()))
     return out
 
 

@@ -157,7 +157,7 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
     dev = m.get("device", {})
     secs: list[tuple[str, list[tuple[str, Any]]]] = []
     summary = [("p", f"Measured on {m.get('model', {}).get('name')} ({dev.get('name')}, {dev.get('device')}, "
-                     f"{dev.get('dtype')}), profile {m.get('profile', {}).get('name')}, seeds {m.get('seeds')}. "
+                     f"{dev.get('dtype')}{_answered_in(r.frame)}), profile {m.get('profile', {}).get('name')}, seeds {m.get('seeds')}. "
                      f"Constraints assumed: {r.constraints.describe()}.")]
     summary.append(("list", [rec.summary for rec in r.recs.values()]))
     secs.append(("Executive summary", summary))
@@ -204,7 +204,7 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
     manifest_rows = [["command", " ".join(map(str, m.get("command", [])))], ["git commit", m.get("git_commit")],
                      ["started / finished", f"{m.get('started')} / {m.get('finished')}"],
                      ["model identity", m.get("model", {}).get("identity")],
-                     ["device", f"{dev.get('name')} ({dev.get('device')}, {dev.get('dtype')}), "
+                     ["device", f"{dev.get('name')} ({dev.get('device')}, {dev.get('dtype')}{_answered_in(r.frame)}), "
                                 f"{m.get('cpu_count')} CPUs, {float(m.get('ram_mb') or 0) / 1024:.0f} GiB RAM"],
                      ["seeds", str(m.get("seeds"))], ["faithfulness", str(m.get("faithfulness"))]]
     manifest_rows += [[f"version: {k}", v] for k, v in sorted(m.get("versions", {}).items())]
@@ -212,6 +212,13 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
                       for k, v in m.get("scenarios", {}).items()]
     secs.append(("Reproducibility manifest", [("table", (["item", "value"], manifest_rows))]))
     return secs
+
+
+def _answered_in(frame: Any) -> str:
+    """", answers in bfloat16": what the cells answered in, which on a bf16 CPU is not the weights' fp32; runs
+    from before the answer_precision column say nothing."""
+    found = sorted({str(p) for p in frame.get("answer_precision", []) if isinstance(p, str)})
+    return f", answers in {' and '.join(found)}" if found else ""
 
 
 def _sizing(r: Report) -> list[str]:

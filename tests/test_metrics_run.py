@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -26,10 +27,17 @@ def test_rescoring_reuses_the_trained_adapter(tmp_path: Path, tiny_llama: Path, 
         raise AssertionError("retrained although the adapter was cached")
 
     monkeypatch.setattr("harness.training.train", boom)
-    second = run_matrix(options(tiny_llama, tmp_path / "b", ["lora"])).iloc[0]
-    assert second["status"] == "ok", second["error"]
+    # the cache moved (another mount, a copied folder): the record's adapter path is where the adapter is now,
+    # so the hybrid that reuses it finds it
+    moved = tmp_path / "moved"
+    shutil.move(fresh_cache, moved)
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(moved))
+    frame = run_matrix(options(tiny_llama, tmp_path / "b", ["lora", "hybrid"])).set_index("strategy")
+    second = frame.loc["lora"]
+    assert list(frame["status"]) == ["ok", "ok"], list(frame["error"])
     assert bool(second["train_cached"]) is True
     assert second["train_seconds"] == first["train_seconds"] and second["accuracy"] == first["accuracy"]
+    assert Path(frame.loc["hybrid", "adapter_path"]).is_relative_to(moved)
 
 
 def test_seeds_repeat_only_training_cells_and_report_spread(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:

@@ -30,6 +30,19 @@ def test_html_report_says_what_it_recommends_and_why(tmp_path: Path) -> None:
         assert f"<h2>{heading}</h2>" in text
 
 
+def test_the_report_says_what_the_answers_were_computed_in(tmp_path: Path) -> None:
+    """On a bf16 CPU the weights are fp32 and the answers bf16: the summary and the manifest say both."""
+    from test_recommend import make_run, save_run
+
+    frame, samples = make_run(BASE, "sc")
+    frame["answer_precision"] = "bfloat16"
+    text = write(save_run(tmp_path / "bf16", frame, samples), "html", tmp_path / "a.html", Constraints()).read_text()
+    assert text.count("(test cpu, cpu, None, answers in bfloat16)") == 1
+    assert "(test cpu (cpu, None, answers in bfloat16), " in text
+    older = write(write_run(tmp_path / "old"), "html", tmp_path / "b.html", Constraints()).read_text()
+    assert "answers in" not in older  # a run from before the column says nothing of it
+
+
 def test_user_text_is_escaped(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run", scenario="<script>alert(1)</script>")
     text = write(run, "html", tmp_path / "r.html", Constraints()).read_text()

@@ -119,7 +119,9 @@ def _model_and_training(strategy: Strategy, task: CellTask,
             from peft import PeftModel
 
             try:
-                return PeftModel.from_pretrained(base, adapter), {**record.columns(), "train_cached": True}
+                # the adapter where it is now: a cache moved or mounted elsewhere still serves the hybrid
+                return PeftModel.from_pretrained(base, adapter), {**record.columns(), "adapter_path": str(adapter),
+                                                                  "train_cached": True}
             except Exception as exc:  # noqa: BLE001 - a damaged adapter folder: retrain instead of failing forever
                 print(f"warning: cached adapter {adapter} cannot be loaded ({type(exc).__name__}); retraining it",
                       file=sys.stderr, flush=True)
