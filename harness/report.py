@@ -157,7 +157,8 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
     dev = m.get("device", {})
     secs: list[tuple[str, list[tuple[str, Any]]]] = []
     summary = [("p", f"Measured on {m.get('model', {}).get('name')} ({dev.get('name')}, {dev.get('device')}, "
-                     f"{dev.get('dtype')}{_answered_in(r.frame)}), profile {m.get('profile', {}).get('name')}, seeds {m.get('seeds')}. "
+                     f"{dev.get('dtype')}{_answered_in(r.frame)}), profile {m.get('profile', {}).get('name')}, "
+                     f"seeds {m.get('seeds')}. "
                      f"Constraints assumed: {r.constraints.describe()}.")]
     summary.append(("list", [rec.summary for rec in r.recs.values()]))
     secs.append(("Executive summary", summary))
