@@ -38,7 +38,7 @@ def test_the_report_says_what_the_answers_were_computed_in(tmp_path: Path) -> No
     frame["answer_precision"] = "bfloat16"
     text = write(save_run(tmp_path / "bf16", frame, samples), "html", tmp_path / "a.html", Constraints()).read_text()
     assert text.count("(test cpu, cpu, None, answers in bfloat16)") == 1
-    assert "(test cpu (cpu, None, answers in bfloat16), " in text
+    assert "<td>test cpu (cpu, None, answers in bfloat16), " in text  # the manifest table
     older = write(write_run(tmp_path / "old"), "html", tmp_path / "b.html", Constraints()).read_text()
     assert "answers in" not in older  # a run from before the column says nothing of it
 
