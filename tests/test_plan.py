@@ -82,3 +82,17 @@ def test_answer_precision_resolves_per_device(monkeypatch: pytest.MonkeyPatch) -
     assert models.answer_precision("fp32", gpu) == "bfloat16"  # a GPU's weights are loaded in their half dtype
     with pytest.raises(HarnessError, match="answer precision 'fp16'"):
         models.answer_precision("fp16", CPU)
+
+
+def test_cells_carry_the_precision_their_key_was_made_with(scenario, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Resolved once where the run is planned: a worker on another CPU answers as the key says."""
+    from harness import models
+
+    smoke = get_profile("smoke")
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: True)
+    cells = plan_cells([scenario], ["rag", "lora"], smoke, MODEL, [0], CPU)
+    assert {c.precision for c in cells} == {"bfloat16"}
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: False)
+    fp32 = plan_cells([scenario], ["rag", "lora"], smoke, MODEL, [0], CPU)
+    assert {c.precision for c in fp32} == {"float32"}
+    assert [c.key for c in fp32] != [c.key for c in cells]

@@ -13,7 +13,6 @@ from typing import Any
 from harness import __version__
 from harness.cell import CellSkipped, CellTask
 from harness.measure import free_memory
-from harness.models import answer_precision
 from harness.run.cache import artifact_dir
 from harness.run.context import RunContext
 from harness.run.options import RunOptions
@@ -53,8 +52,7 @@ def compute_cell(cell: Cell, opts: RunOptions, ctx: RunContext, deps: dict[str, 
     strategy = STRATEGIES.get(cell.strategy)
     row = base_row(cell, opts, node)
     task = CellTask(scenario, opts.profile, opts.model, opts.device, cell.seed,
-                    artifact_dir(cell.train_key or cell.key), ctx, deps,
-                    answer_precision(opts.profile.answer_precision, opts.device))
+                    artifact_dir(cell.train_key or cell.key), ctx, deps, cell.precision)
     samples: list[dict[str, Any]] = []
     tb = None
     try:

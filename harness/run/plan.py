@@ -32,6 +32,9 @@ class Cell:
     deps: dict[str, str] = field(default_factory=dict)  # strategy -> cell key
     seed: int = 0
     train_key: str = ""  # cells that train: the key of their adapter in the artifact cache
+    # the dtype it answers in, resolved once where the run is planned: a Ray worker on another CPU computes
+    # what the key says, and every cell of a run answers in the same dtype
+    precision: str = "float32"
 
 
 def _strategy_fingerprint(name: str) -> dict[str, Any]:
@@ -110,6 +113,7 @@ def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunPro
 
     for name in strategies:
         add(name)
+    precision = answer_precision(profile.answer_precision, device)
     cells = []
     for sc in scenarios:
         for n, seed in enumerate(seeds):
@@ -121,5 +125,5 @@ def plan_cells(scenarios: list[Scenario], strategies: list[str], profile: RunPro
                 deps = {d: keys[d] for d in strat.depends_on}
                 keys[name] = cell_key(sc, name, profile, model, seed, device, deps, scoring)
                 tkey = train_key(sc, name, profile, model, seed, device) if strat.train else ""
-                cells.append(Cell(sc.name, name, keys[name], deps, seed, tkey))
+                cells.append(Cell(sc.name, name, keys[name], deps, seed, tkey, precision))
     return cells
