@@ -11,7 +11,6 @@ the setting under test (answer_precision, train_autocast). Run: python bench/sam
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 import numpy as np
@@ -22,14 +21,6 @@ METRICS = (("eval", "accuracy", "accuracy"), ("update", "accuracy", "accuracy_up
            ("eval", "mc_accuracy", "mc_accuracy"), ("eval", "mc_accuracy_norm", "mc_accuracy_norm"))
 
 
-def diff_interval(a: list[float], b: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """95% percentile bootstrap interval of mean(b - a) over items resampled jointly."""
-    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, size=(resamples, d.size))].mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
-
-
 def answers(samples: list[dict[str, Any]], scenario: str, strategy: str) -> dict[tuple[str, str], str]:
     return {(s["eval_set"], s["item_id"]): s["answer"] for s in samples
             if s["scenario"] == scenario and s["strategy"] == strategy}
@@ -37,7 +28,7 @@ def answers(samples: list[dict[str, Any]], scenario: str, strategy: str) -> dict
 
 def main() -> None:
     from harness.results import item_scores, read_run
-    from harness.stats import paired_bootstrap_p
+    from harness.stats import bootstrap_ci, paired_bootstrap_p
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run_a")
@@ -61,13 +52,13 @@ def main() -> None:
             if not items:
                 continue
             va, vb = [xa[i] for i in items], [xb[i] for i in items]
-            low, high = diff_interval(va, vb)
+            low, high = bootstrap_ci([y - x for x, y in zip(va, vb)])  # of B - A, items resampled jointly
             pval = paired_bootstrap_p(va, vb)
             significant += pval < 0.05
             same = sum(ans_a.get((eval_set, i)) == ans_b.get((eval_set, i)) for i in items)
             print(f"| {scenario} | {strategy} | {label} | {np.mean(va):.2f} | {np.mean(vb):.2f} | "
                   f"{np.mean(vb) - np.mean(va):+.2f} [{low:+.2f}, {high:+.2f}] | "
-                  f"{'-' if math.isnan(pval) else f'{pval:.2f}'} | {same}/{len(items)} |")
+                  f"{pval:.2f} | {same}/{len(items)} |")
     print(f"\n{significant} difference(s) with p < 0.05 over {len(cells)} cells")
 
 

@@ -74,9 +74,8 @@ def main() -> None:
 
     from dataclasses import replace
 
-    from harness.models import load_tokenizer, resolve_model
+    from harness.models import cpu_has_bf16, load_tokenizer, resolve_model
     from harness.profiles import PROFILES
-    from harness.models import cpu_has_bf16
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", default="business_flow")

@@ -61,7 +61,8 @@ def test_a_scoring_change_keeps_the_adapter_key_and_changes_the_cell_key(scenari
     # the answering precision is an evaluation setting; "auto" enters the key as what it resolved to here
     in_bf16, in_fp32 = (dataclasses.replace(smoke, answer_precision=p) for p in ("bf16", "fp32"))
     assert train_key(scenario, "lora", in_bf16, MODEL, 0, CPU) == train_key(scenario, "lora", in_fp32, MODEL, 0, CPU)
-    assert cell_key(scenario, "lora", in_bf16, MODEL, 0, CPU, {}) != cell_key(scenario, "lora", in_fp32, MODEL, 0, CPU, {})
+    assert (cell_key(scenario, "lora", in_bf16, MODEL, 0, CPU, {})
+            != cell_key(scenario, "lora", in_fp32, MODEL, 0, CPU, {}))
     # what training depends on does change it
     more_steps = dataclasses.replace(smoke, train=dataclasses.replace(smoke.train, epochs=smoke.train.epochs + 1))
     assert train_key(scenario, "lora", more_steps, MODEL, 0, CPU) != base
@@ -84,7 +85,8 @@ def test_answer_precision_resolves_per_device(monkeypatch: pytest.MonkeyPatch) -
         models.answer_precision("fp16", CPU)
 
 
-def test_cells_carry_the_precision_their_key_was_made_with(scenario, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_cells_carry_the_precision_their_key_was_made_with(scenario,  # noqa: ANN001
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Resolved once where the run is planned: a worker on another CPU answers as the key says."""
     from harness import models
 
