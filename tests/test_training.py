@@ -75,26 +75,6 @@ def test_answer_only_loss_equals_the_models_own_loss(tiny_llama: Path) -> None:
         assert float(answer_loss(model, inputs)) == pytest.approx(float(model(**inputs).loss), abs=1e-5)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_answer_cross_entropy_matches_cross_entropy_in_value_and_gradient(dtype: torch.dtype) -> None:
-    """The chunked loss is the loss training had before: value and logits gradient of cross_entropy on fp32
-    logits, across chunk borders and with a weighted upstream gradient (a micro-batch's share)."""
-    from harness.losses import CE_CHUNK_ROWS, AnswerCrossEntropy
-
-    gen = torch.Generator().manual_seed(0)
-    rows = 2 * CE_CHUNK_ROWS + 5
-    logits = (torch.randn(rows, 3000, generator=gen) * 4).to(dtype)
-    target = torch.randint(0, 3000, (rows,), generator=gen)
-    ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
-    loss = AnswerCrossEntropy.apply(ours, target)
-    expected = torch.nn.functional.cross_entropy(theirs.float(), target)
-    (loss * 0.375).backward()
-    (expected * 0.375).backward()
-    assert float(loss) == pytest.approx(float(expected), rel=1e-6)
-    assert ours.grad.dtype == dtype
-    torch.testing.assert_close(ours.grad, theirs.grad, rtol=1e-5, atol=1e-9)
-
-
 def test_shared_prefix_len_stops_before_the_first_answer_token() -> None:
     from harness.training import shared_prefix_len
 
