@@ -15,7 +15,6 @@ the first (the part's entry names its supplier) and fills the remaining slots fr
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from itertools import zip_longest
 from typing import Any
 
 from harness.data import Document
-from harness.files import atomic_write
+from harness.files import atomic_write, replacing
 
 # enters the cache key of every retrieving cell: change it when retrieval results change
 RETRIEVER_VERSION = "minilm+bm25/round-robin/2-hop/v1"
@@ -193,9 +192,8 @@ class HybridIndex:
             embed_seconds = time.perf_counter() - start
             if folder is not None:
                 atomic_write(folder / "embed_seconds", f"{embed_seconds:.6f}")
-                tmp = folder / f".dense.faiss.tmp{os.getpid()}"
-                faiss.write_index(self.index, str(tmp))
-                os.replace(tmp, folder / "dense.faiss")  # written last: its presence means the entry is whole
+                with replacing(folder / "dense.faiss") as tmp:  # written last: its presence means the entry is whole
+                    faiss.write_index(self.index, str(tmp))
         if isinstance(self.index, faiss.IndexHNSWFlat):
             self.index.hnsw.efSearch = HNSW_EF_SEARCH
         lexical_start = time.perf_counter()

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.compare import pairwise
 from harness.errors import HarnessError
-from harness.files import atomic_write
+from harness.files import atomic_write, replacing
 from harness.models import cache_dir
 from harness.results import (COMPARISONS_FILE, MANIFEST_FILE, RESULTS_FILE, RUN_FORMAT, SAMPLES_FILE, Manifest, to_frame,
                              with_intervals)
@@ -23,9 +23,8 @@ from harness.run.provenance import git_commit, now, package_versions
 
 
 def _atomic_parquet(path: Path, frame: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        frame.to_parquet(tmp, index=False)
 
 
 def write_run_folder(opts: Any, cells: list[Cell], done: dict[str, dict[str, Any]], started: str,
