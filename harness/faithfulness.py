@@ -162,12 +162,14 @@ class OfflineFaithfulness:
         return np.stack([self._vectors[t] for t in texts])
 
     def verdicts(self, answer: str, passages: Sequence[str]) -> list[ClaimVerdict]:
-        claims = split_claims(answer)
+        return self._verdicts(split_claims(answer), passages, evidence_sentences(passages))
+
+    def _verdicts(self, claims: list[tuple[str, bool]], passages: Sequence[str],
+                  sentences: list[str]) -> list[ClaimVerdict]:
         if not claims:
             return []
-        prose = [c for c, is_field in claims if not is_field]
+        prose = _prose(claims)
         sims: dict[str, float] = {}
-        sentences = evidence_sentences(passages)
         if prose and sentences:
             c, s = self._matrix(prose), self._matrix(sentences)
             best = (c @ s.T).max(axis=1)
@@ -188,17 +190,25 @@ class OfflineFaithfulness:
     def score(self, answer: str, passages: Sequence[str]) -> tuple[float, list[ClaimVerdict]]:
         """(share of supported claims, verdicts); NaN for an answer with no claim, as in ragas."""
         verdicts = self.verdicts(answer, passages)
-        if not verdicts:
-            return math.nan, []
-        return sum(v.supported for v in verdicts) / len(verdicts), verdicts
+        return _share(verdicts), verdicts
 
     def score_many(self, questions: Sequence[str], answers: Sequence[str],
                    evidence: Sequence[Sequence[str]]) -> list[tuple[float, list[dict[str, Any]]]]:
-        """(faithfulness, claim verdicts as dicts) per answer; the question is not needed offline."""
-        self._encode([t for answer, passages in zip(answers, evidence)
-                      for t in [c for c, is_field in split_claims(answer) if not is_field] + evidence_sentences(passages)])
+        """(faithfulness, claim verdicts as dicts) per answer; the question is not needed offline.
+        Every answer's claims and evidence sentences are encoded in one call first."""
+        parts = [(split_claims(answer), evidence_sentences(passages)) for answer, passages in zip(answers, evidence)]
+        self._encode([t for claims, sentences in parts for t in _prose(claims) + sentences])
         out = []
-        for answer, passages in zip(answers, evidence):
-            value, verdicts = self.score(answer, passages)
-            out.append((value, [v.as_dict() for v in verdicts]))
+        for (claims, sentences), passages in zip(parts, evidence):
+            verdicts = self._verdicts(claims, passages, sentences)
+            out.append((_share(verdicts), [v.as_dict() for v in verdicts]))
         return out
+
+
+def _prose(claims: list[tuple[str, bool]]) -> list[str]:
+    """The claims checked by similarity too (a JSON field is checked on its value alone)."""
+    return [c for c, is_field in claims if not is_field]
+
+
+def _share(verdicts: list[ClaimVerdict]) -> float:
+    return sum(v.supported for v in verdicts) / len(verdicts) if verdicts else math.nan
