@@ -7,6 +7,7 @@ folder ~0.2 s) and reused. Nothing here reaches a model hub unless the user name
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -52,8 +53,10 @@ def resolve_device(arg: str = "auto") -> DeviceInfo:
     return DeviceInfo("cpu", "float32", _cpu_name(), total)
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated, slower than fp32."""
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated, slower than fp32.
+    Read once a process: planning asks it for every cell's key, and the answer cannot change."""
     try:
         with open("/proc/cpuinfo") as f:
             return any(line.startswith("flags") and ("avx512_bf16" in line or "amx_bf16" in line) for line in f)

@@ -155,9 +155,10 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
     | ("chart", Chart). Text here is plain; the renderers escape it."""
     m = r.manifest
     dev = m.get("device", {})
+    answered = _answered_in(r.frame)
     secs: list[tuple[str, list[tuple[str, Any]]]] = []
     summary = [("p", f"Measured on {m.get('model', {}).get('name')} ({dev.get('name')}, {dev.get('device')}, "
-                     f"{dev.get('dtype')}{_answered_in(r.frame)}), profile {m.get('profile', {}).get('name')}, "
+                     f"{dev.get('dtype')}{answered}), profile {m.get('profile', {}).get('name')}, "
                      f"seeds {m.get('seeds')}. "
                      f"Constraints assumed: {r.constraints.describe()}.")]
     summary.append(("list", [rec.summary for rec in r.recs.values()]))
@@ -205,7 +206,7 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
     manifest_rows = [["command", " ".join(map(str, m.get("command", [])))], ["git commit", m.get("git_commit")],
                      ["started / finished", f"{m.get('started')} / {m.get('finished')}"],
                      ["model identity", m.get("model", {}).get("identity")],
-                     ["device", f"{dev.get('name')} ({dev.get('device')}, {dev.get('dtype')}{_answered_in(r.frame)}), "
+                     ["device", f"{dev.get('name')} ({dev.get('device')}, {dev.get('dtype')}{answered}), "
                                 f"{m.get('cpu_count')} CPUs, {float(m.get('ram_mb') or 0) / 1024:.0f} GiB RAM"],
                      ["seeds", str(m.get("seeds"))], ["faithfulness", str(m.get("faithfulness"))]]
     manifest_rows += [[f"version: {k}", v] for k, v in sorted(m.get("versions", {}).items())]
