@@ -1,4 +1,4 @@
-"""Across cells: paired bootstrap comparisons of strategies, and mean/spread over seeds.
+"""Across cells: paired comparisons of strategies (harness.stats), and mean/spread over seeds.
 
 Pure pandas over a run folder's rows and samples; the recommender, the app and the report read these
 to say when a difference between two strategies is a measurement and when it is noise.
@@ -7,12 +7,12 @@ to say when a difference between two strategies is a measurement and when it is 
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 from harness.metrics import compared, get, over_seeds
 from harness.results import COMPARISON_COLUMNS, item_scores
-from harness.stats import ALPHA, paired_bootstrap_p
+from harness.stats import ALPHA, holm
+from harness.stats import paired as paired_test
 
 
 def non_dominated(points: list[tuple[float, float, float]]) -> list[bool]:
@@ -32,14 +32,10 @@ def paired(samples: list[dict[str, Any]], scenario: str, a: str, b: str, eval_se
     return [xa[i] for i in common], [xb[i] for i in common]
 
 
-def paired_p(samples: list[dict[str, Any]], scenario: str, a: str, b: str, eval_set: str, key: str) -> float:
-    """Paired bootstrap p-value of a vs b on their shared items (NaN when they share none)."""
-    xa, xb = paired(samples, scenario, a, b, eval_set, key)
-    return paired_bootstrap_p(xa, xb) if xa else math.nan
-
-
 def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...] | None = None) -> Any:
-    """One row per (scenario, metric, strategy pair): means on the shared items, difference, paired p-value."""
+    """One row per (scenario, metric, strategy pair): means on the shared items, the difference a - b with its
+    95% interval, the paired test's p-value and Holm's correction over the pairs of that scenario and metric
+    (harness.stats: exact McNemar for 0/1 scores, sign-flip permutation otherwise)."""
     import pandas as pd
 
     metrics = compared() if metrics is None else metrics
@@ -49,14 +45,17 @@ def pairwise(frame: Any, samples: list[dict[str, Any]], metrics: tuple[str, ...]
         strategies = list(dict.fromkeys(group["strategy"]))
         for metric in metrics:
             eval_set, key = get(metric).question_set, get(metric).score_key
+            block = []
             for a, b in itertools.combinations(strategies, 2):
                 xa, xb = paired(samples, scenario, a, b, eval_set, key)
-                if not xa:
-                    continue
-                p = paired_bootstrap_p(xa, xb)
-                rows.append({"scenario": scenario, "metric": metric, "a": a, "b": b, "n_items": len(xa),
-                             "mean_a": sum(xa) / len(xa), "mean_b": sum(xb) / len(xb),
-                             "diff": (sum(xa) - sum(xb)) / len(xa), "p_value": p, "significant": p < ALPHA})
+                if xa:
+                    r = paired_test(xb, xa)  # the difference a - b
+                    block.append({"scenario": scenario, "metric": metric, "a": a, "b": b, "n_items": r.n,
+                                  "mean_a": r.mean_b, "mean_b": r.mean_a, "diff": r.diff, "diff_ci_low": r.ci_low,
+                                  "diff_ci_high": r.ci_high, "p_value": r.p, "test": r.test})
+            for row, adjusted in zip(block, holm([r["p_value"] for r in block])):
+                row.update(p_holm=adjusted, significant=adjusted < ALPHA)
+            rows += block
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 

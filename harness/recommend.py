@@ -1,17 +1,18 @@
-"""The recommendation engine: from a run's measurements and the user's constraints to a choice per scenario.
+"""The recommendation engine: from a run's measurements and the user's constraints to a verdict per scenario.
 
-Pure data logic (no UI): the CLI, the app and the report all call `recommend()`. The rule, stated
-in every rationale so that it can be defended:
-1. Exclude every strategy that breaks a stated constraint, by its measured value: peak memory over
-   the budget, training time over the budget, seconds per answer over the latency budget, and, when
-   answers must cite sources, strategies whose answers carry none (no retrieval measured).
-2. Score the rest: accuracy (blended with `accuracy_updated`, the measured accuracy after the
-   corpus changed without retraining, by how often the data changes), plus faithfulness and minus
-   cost by the user's weights.
-3. The top score leads; every strategy whose difference from the leader is not significant on the
-   weighted metrics (paired bootstrap, p >= 0.05) is tied with it, and the cheapest of the tie
-   (peak memory, then training time) is recommended: paying for a difference that is noise is waste.
-Nothing here reads a scenario's name or kind.
+Pure data logic (no UI): the CLI, the app and the report all call `recommend()`. The rule, stated in every
+rationale so that it can be defended:
+1. Exclude every strategy that breaks a stated constraint, by its measured value: peak memory over the
+   budget, training time over the budget, seconds per answer over the latency budget, and, when answers
+   must cite sources, strategies whose answers carry none (no retrieval measured).
+2. The decision score (`endpoint`) is the weighted item mean the user asked for: accuracy (blended with
+   the accuracy after the corpus changed without retraining, by how often the data changes) plus
+   faithfulness by its weight. When no strategy writes right answers it is partial credit alone, and
+   when there is none of that, nothing: the ranking is then by cost, and says so.
+3. The allowed strategy with the highest decision score leads, and the verdict (harness.verdict) says
+   whether it is best, whether a cheaper one is as good within the margin, or that the data cannot tell yet.
+Every sentence of the rationale is rendered from the decision record (`Recommendation`), so the text and
+the computation cannot disagree. Nothing here reads a scenario's name or kind.
 """
 
 from __future__ import annotations
@@ -20,18 +21,36 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from harness.compare import non_dominated, paired_p
+from harness.compare import non_dominated
 from harness.constraints import DATA_CHANGES, STALENESS, Constraints
 from harness.metrics import get as metric
 from harness.metrics import sliced
-from harness.results import UNDER_TRAINED_BELOW, under_trained_note
-from harness.stats import ALPHA
+from harness.results import UNDER_TRAINED_BELOW, item_scores, under_trained_note
+from harness.stats import ALPHA, Term
+from harness.verdict import Comparison, Verdict, compare, decide
 
 # accuracy at or below this for every strategy: the measured model writes (almost) no right answer here,
 # so accuracy cannot separate the strategies and partial credit must (one item of 24 is 0.04)
 NEAR_ZERO = 0.05
 # the scorers' partial credit, most specific first: right JSON fields, stated facts, overlapping words
 PARTIAL_CREDIT = ("field_accuracy", "fact_recall", "token_f1")
+# scorers that only match words against a reference: with a judge (--judge), judged answer correctness is
+# their accuracy term, as a token overlap is not an answer being right
+REFERENCE_SCORERS = ("exact_match", "token_f1", "rouge_l")
+# what each verdict kind means, in a buyer's words (the CLI, the report and the app print these)
+KIND_WORDS = {"best": "best, shown", "as_good": "as good and cheaper, shown", "inconclusive": "provisional: the data cannot tell yet"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One term of the decision score: the mean of `key` over a question set, times `weight`."""
+
+    label: str
+    eval_set: str
+    key: str
+    column: str  # the results column holding its mean
+    weight: float
+
 
 @dataclass
 class Candidate:
@@ -42,17 +61,21 @@ class Candidate:
     peak_gb: float
     memory_kind: str
     train_hours: float
-    seconds_per_answer: float
-    cites_sources: bool
+    seconds_per_answer: float  # throughput: a batch's time over its items
+    latency_p95: float  # a request's wait (95th percentile), what --latency-s is compared with
+    retrieves: bool
+    citation_rate: float  # share of answers citing a source they were shown (measured; NaN closed book)
     train_accuracy: float
     n_seeds: int
     mc_norm: float = math.nan  # length-normalised multiple choice: does it recognise the answer?
     recognises_not_writes: bool = False  # multiple choice clearly above writing (intervals apart)
     partial: dict[str, float] = field(default_factory=dict)  # partial-credit metrics (fact_recall, ...)
+    scorer: str = ""
+    answer_correctness: float = math.nan  # judged (--judge only)
     by_slice: dict[str, list[float]] = field(default_factory=dict)  # slice -> [accuracy, n items]
     effective_accuracy: float = math.nan
-    cost: float = math.nan
-    score: float = math.nan
+    cost: float = math.nan  # half peak memory, half training time, each relative to the costliest candidate
+    score: float = math.nan  # the decision score (endpoint) on the strategy's own items
 
 
 @dataclass
@@ -62,16 +85,23 @@ class Recommendation:
     recommended: str | None
     runner_up: str | None
     meets_constraints: bool
+    verdict: str = "inconclusive"  # best | as_good | inconclusive (harness.verdict)
+    leader: str | None = None  # the highest decision score among the allowed strategies
+    alternative: str | None = None  # the strategy the verdict names beside the leader
+    margin: float = math.nan
+    endpoint: list[dict[str, Any]] = field(default_factory=list)  # the decision score's parts: label, weight
+    quantity: str = ""  # the decision score in words
     nobody_answers: bool = False  # every strategy at or below NEAR_ZERO: ranked by partial credit
     excluded: dict[str, str] = field(default_factory=dict)
-    tied: dict[str, float] = field(default_factory=dict)  # strategy -> p-value against the leader
-    beaten: dict[str, float] = field(default_factory=dict)  # significantly below the leader: p-value
-    beaten_on: dict[str, str] = field(default_factory=dict)  # ... on which metric (the smallest p)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)  # every other allowed one vs the leader
+    secondary: list[dict[str, Any]] = field(default_factory=list)  # the same per weighted metric, with direction
+    untested: list[str] = field(default_factory=list)
     pareto: list[str] = field(default_factory=list)
     flips: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     rationale: list[str] = field(default_factory=list)
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    headline: str = ""  # the verdict in one sentence
     summary: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,9 +131,11 @@ def candidates_from(frame: Any) -> dict[str, list[Candidate]]:
             strategy=strategy, accuracy=mean("accuracy"), accuracy_updated=mean("accuracy_updated"),
             faithfulness=mean("faithfulness"), peak_gb=peak, memory_kind=str(g["memory_kind"].iloc[0]),
             train_hours=_nz(mean("train_seconds")) / 3600, seconds_per_answer=mean("seconds_per_answer"),
-            cites_sources=bool(g["retrieves"].iloc[0]), train_accuracy=mean("train_accuracy"), n_seeds=len(g),
+            latency_p95=mean("latency_p95_s"),
+            retrieves=bool(g["retrieves"].iloc[0]), citation_rate=mean("citation_rate"), train_accuracy=mean("train_accuracy"), n_seeds=len(g),
             mc_norm=mean("mc_accuracy_norm"), recognises_not_writes=bool(g["recognises_not_writes"].fillna(False).any()),
             partial={m: mean(m) for m in (*PARTIAL_CREDIT, "json_valid_rate") if not math.isnan(mean(m))},
+            scorer=str(g["scorer"].iloc[0]) if "scorer" in g else "", answer_correctness=mean("answer_correctness"),
             by_slice={m.slice: [mean(m.name), mean(f"n_items_{m.slice}")] for m in sliced()
                       if _nz(mean(f"n_items_{m.slice}")) > 0},
         ))
@@ -119,31 +151,26 @@ def _exclusions(c: Candidate, k: Constraints) -> list[str]:
             why.append(f"peak memory {c.peak_gb:.2f} GB > budget {k.memory_gb:g} GB")
     if k.train_hours is not None and c.train_hours > k.train_hours:
         why.append(f"training {c.train_hours * 60:.1f} min > budget {k.train_hours * 60:.1f} min")
-    if k.latency_s is not None and _nz(c.seconds_per_answer, math.inf) > k.latency_s:
-        why.append(f"{c.seconds_per_answer:.2f} s per answer > budget {k.latency_s:g} s")
-    if k.citations == "required" and not c.cites_sources:
-        why.append("answers carry no retrieved sources to cite")
+    if k.latency_s is not None and _nz(c.latency_p95, math.inf) > k.latency_s:
+        why.append(f"a request waits {c.latency_p95:.2f} s (p95, one at a time) > budget {k.latency_s:g} s"
+                   if not math.isnan(c.latency_p95) else "a request's wait was not measured")
+    if k.citations == "required":
+        if not c.retrieves:
+            why.append("answers carry no retrieved sources to cite")
+        elif _nz(c.citation_rate) < k.min_citation_rate:
+            why.append(f"cites a source it was shown in {_nz(c.citation_rate):.2f} of its answers "
+                       f"(< {k.min_citation_rate:g} required)" if not math.isnan(c.citation_rate) else
+                       "its citations were not measured")
     return why
 
 
 def _overshoot(c: Candidate, k: Constraints) -> float:
     """How far past its numeric budgets a strategy is, in relative terms (0 within all of them)."""
     over = 0.0
-    for value, budget in ((c.peak_gb, k.memory_gb), (c.train_hours, k.train_hours), (c.seconds_per_answer, k.latency_s)):
+    for value, budget in ((c.peak_gb, k.memory_gb), (c.train_hours, k.train_hours), (c.latency_p95, k.latency_s)):
         if budget is not None and budget > 0 and not math.isnan(value):
             over += max(0.0, value / budget - 1)
     return over
-
-
-def _score(cands: list[Candidate], k: Constraints) -> None:
-    u = STALENESS[k.data_changes]
-    max_mem = max((c.peak_gb for c in cands), default=0.0) or 1.0
-    max_train = max((c.train_hours for c in cands), default=0.0) or 1.0
-    for c in cands:
-        upd = c.accuracy_updated if not math.isnan(c.accuracy_updated) else c.accuracy
-        c.effective_accuracy = (1 - u) * _nz(c.accuracy) + u * _nz(upd)
-        c.cost = 0.5 * c.peak_gb / max_mem + 0.5 * c.train_hours / max_train
-        c.score = k.w_accuracy * c.effective_accuracy + k.w_faithfulness * _nz(c.faithfulness) - k.w_cost * c.cost
 
 
 def _partial_metric(cands: list[Candidate]) -> str | None:
@@ -151,36 +178,70 @@ def _partial_metric(cands: list[Candidate]) -> str | None:
     return next((m for m in PARTIAL_CREDIT if all(m in c.partial for c in cands)), None)
 
 
-def _score_partial(cands: list[Candidate], k: Constraints, partial: str) -> None:
-    """When nobody writes right answers: rank by partial credit instead of accuracy, and drop faithfulness,
-    which also rewards fluent wrong answers (a field value found in the evidence counts as supported)."""
-    for c in cands:
-        c.score = k.w_accuracy * c.partial[partial] - k.w_cost * c.cost
+def endpoint(k: Constraints, has_update: bool, floor: bool, partial: str | None, judged: bool = False) -> list[Part]:
+    """The decision score's parts, weights scaled so that accuracy counts 1 (the margin is in its points).
 
-
-def _tests(k: Constraints, has_update: bool, partial: str | None = None) -> list[tuple[str, str, str]]:
-    """(label, eval_set, score key) of the metrics whose weight is non-zero: a tie needs noise on all."""
-    if partial:
-        return [(partial, "eval", partial)]
+    Below the near-zero bar, partial credit alone: faithfulness also rewards fluent wrong answers (a field
+    value found in the evidence counts as supported). Empty: no quality measure can rank (cost alone).
+    judged: judged answer correctness stands for accuracy on the held-out set (reference-matching scorers)."""
+    if floor:
+        return [Part(partial, "eval", partial, partial, 1.0)] if partial else []
     u = STALENESS[k.data_changes] if has_update else 0.0
-    tests = []
+    scale = k.w_accuracy if k.w_accuracy > 0 else 1.0
+    parts = []
     if k.w_accuracy > 0 and u < 1:
-        tests.append(("accuracy", "eval", "accuracy"))
+        parts.append(Part("answer correctness (judged)", "eval", "answer_correctness", "answer_correctness", 1 - u)
+                     if judged else Part("accuracy", "eval", "accuracy", "accuracy", 1 - u))
     if k.w_accuracy > 0 and u > 0:
-        tests.append(("accuracy after the data change", "update", "accuracy"))
+        parts.append(Part("accuracy after the data change", "update", "accuracy", "accuracy_updated", u))
     if k.w_faithfulness > 0:
-        tests.append(("faithfulness", "eval", "faithfulness"))
-    return tests
+        parts.append(Part("faithfulness", "eval", "faithfulness", "faithfulness", k.w_faithfulness / scale))
+    return parts
+
+
+def describe(parts: list[Part]) -> str:
+    """The decision score in words, exactly as computed: "accuracy + 0.25 x faithfulness"."""
+    if not parts:
+        return "cost alone (no quality measure can rank here)"
+    return " + ".join(p.label if p.weight == 1 else f"{p.weight:g} x {p.label}" for p in parts)
+
+
+def _value(c: Candidate, p: Part) -> float:
+    """A part's mean for the candidate (a cell without an update measurement answers as before the change)."""
+    updated = c.accuracy if math.isnan(c.accuracy_updated) else c.accuracy_updated
+    row = {"accuracy": c.accuracy, "accuracy_updated": updated, "faithfulness": c.faithfulness,
+           "answer_correctness": c.answer_correctness}
+    return _nz(row[p.column] if p.column in row else c.partial.get(p.column, math.nan))
+
+
+def item_terms(samples: list[dict[str, Any]], scenario: str, a: str, b: str, parts: list[Part]) -> list[Term] | None:
+    """The decision score's terms for a against b: each part's item scores on the items both have a score for
+    (harness.stats.weighted_paired tests and bounds them); None when they share no scored item."""
+    terms: list[Term] = []
+    for p in parts:
+        xa, xb = (item_scores(samples, p.eval_set, p.key, scenario, s) for s in (a, b))
+        common = sorted(set(xa) & set(xb))
+        if common:
+            terms.append((p.weight, [f"{p.eval_set}:{i}" for i in common], [xa[i] for i in common],
+                          [xb[i] for i in common]))
+    return terms or None
 
 
 def pareto_front(cands: list[Candidate]) -> list[str]:
-    """Strategies no other beats on accuracy, peak memory and training time at once."""
-    flags = non_dominated([(c.effective_accuracy, c.peak_gb, c.train_hours) for c in cands])
+    """Strategies no other beats on the decision score, peak memory and training time at once."""
+    flags = non_dominated([(_nz(c.score), c.peak_gb, c.train_hours) for c in cands])
     return [c.strategy for c, front in zip(cands, flags) if front]
 
 
+def _cost(cands: list[Candidate]) -> None:
+    max_mem = max((c.peak_gb for c in cands), default=0.0) or 1.0
+    max_train = max((c.train_hours for c in cands), default=0.0) or 1.0
+    for c in cands:
+        c.cost = 0.5 * c.peak_gb / max_mem + 0.5 * c.train_hours / max_train
+
+
 def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]], k: Constraints) -> Recommendation:
-    rec = Recommendation(scenario, k.describe(), None, None, True)
+    rec = Recommendation(scenario, k.describe(), None, None, True, margin=k.margin)
     has_update = any(not math.isnan(c.accuracy_updated) for c in cands)
     allowed = []
     for c in cands:
@@ -189,12 +250,18 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
             rec.excluded[c.strategy] = "; ".join(why)
         else:
             allowed.append(c)
-    _score(cands, k)
-    floor = rec.nobody_answers = all(_nz(c.effective_accuracy) <= NEAR_ZERO for c in cands)
-    partial = _partial_metric(cands) if floor else None
-    if partial:
-        _score_partial(cands, k, partial)
-    rec.candidates = [asdict(c) for c in sorted(cands, key=lambda c: -c.score)]
+    _cost(cands)
+    u = STALENESS[k.data_changes] if has_update else 0.0
+    for c in cands:
+        upd = c.accuracy_updated if not math.isnan(c.accuracy_updated) else c.accuracy
+        c.effective_accuracy = (1 - u) * _nz(c.accuracy) + u * _nz(upd)
+    judged = all(c.scorer in REFERENCE_SCORERS and not math.isnan(c.answer_correctness) for c in cands)
+    floor = rec.nobody_answers = not judged and all(_nz(c.effective_accuracy) <= NEAR_ZERO for c in cands)
+    parts = endpoint(k, has_update, floor, _partial_metric(cands) if floor else None, judged)
+    rec.endpoint, rec.quantity = [{"label": p.label, "weight": p.weight} for p in parts], describe(parts)
+    for c in cands:
+        c.score = sum(p.weight * _value(c, p) for p in parts) if parts else -c.cost
+    rec.candidates = [asdict(c) for c in sorted(cands, key=lambda c: (-c.score, c.cost))]
     pool = allowed
     if not allowed:
         rec.meets_constraints = False
@@ -202,41 +269,107 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         pool = sorted(cands, key=lambda c: (len(_exclusions(c, k)), _overshoot(c, k), -c.score))[:1]
     ranked = sorted(pool, key=lambda c: (-c.score, c.cost))
     leader = ranked[0]
-    tests = _tests(k, has_update, partial)
-    tie = [leader]
-    for c in ranked[1:]:
-        ps = [(paired_p(samples, scenario, leader.strategy, c.strategy, es, key), label) for label, es, key in tests]
-        ps = [(p, label) for p, label in ps if not math.isnan(p)]
-        p, label = min(ps) if ps else (math.nan, "")
-        if ps and p >= ALPHA:
-            tie.append(c)
-            rec.tied[c.strategy] = p
-        else:
-            rec.beaten[c.strategy] = p
-            rec.beaten_on[c.strategy] = label
-    choice = min(tie, key=lambda c: (c.cost, -c.score))
-    rec.recommended = choice.strategy
-    others = [c for c in ranked if c is not choice]
-    rec.runner_up = others[0].strategy if others else None
+    others = [c.strategy for c in ranked[1:]]
+    if parts:
+        pairs = {o: t for o in others if (t := item_terms(samples, scenario, leader.strategy, o, parts)) is not None}
+        verdict = decide(leader.strategy, others, {c.strategy: c.cost for c in cands}, pairs, k.margin, ALPHA,
+                         rec.quantity)
+    else:  # nothing measures quality here: named by cost, and never called shown
+        verdict = Verdict("inconclusive", leader.strategy, leader.strategy, others[0] if others else None, k.margin,
+                          ALPHA, rec.quantity, untested=others)
+    rec.verdict, rec.leader, rec.alternative = verdict.kind, verdict.leader, verdict.alternative
+    rec.recommended = verdict.recommended
+    rec.comparisons = [asdict(c) for c in verdict.comparisons]
+    rec.untested = verdict.untested
+    rec.secondary = [asdict(c) for c in _secondary(samples, scenario, leader.strategy, others, parts)]
+    rec.runner_up = next((c.strategy for c in ranked if c.strategy != rec.recommended), None)
     rec.pareto = pareto_front(allowed or cands)
-    rec.rationale = _rationale(rec, choice, leader, tie, tests, k, cands, has_update)
+    chosen = next(c for c in cands if c.strategy == rec.recommended)
+    rec.headline = _headline(rec, verdict)
+    rec.rationale = _rationale(rec, verdict, cands, k, has_update)
     if floor:
-        rec.rationale.insert(0, _floor_line(cands, partial))
+        rec.rationale.insert(0, _floor_line(cands, parts))
     rec.rationale += _slice_lines(cands)
-    rec.caveats = _caveats(rec, cands, k, has_update)
-    rec.caveats += _capacity_caveats(rec, cands, choice, floor)
-    rec.summary = _summary(rec, choice, k)
+    rec.caveats = _caveats(rec, cands, k)
+    rec.caveats += _capacity_caveats(cands, chosen, floor)
+    rec.summary = _summary(rec, chosen, k)
     return rec
 
 
-def _floor_line(cands: list[Candidate], partial: str | None) -> str:
+def _secondary(samples: list[dict[str, Any]], scenario: str, leader: str, others: list[str],
+               parts: list[Part]) -> list[Comparison]:
+    """Where the decision score has several parts, each part on its own: which way each strategy stands."""
+    if len(parts) < 2:
+        return []
+    out = []
+    for p in parts:
+        pairs = {o: t for o in others if (t := item_terms(samples, scenario, leader, o, [replace(p, weight=1.0)]))
+                 is not None}
+        out += compare(leader, pairs, p.label)
+    return out
+
+
+def _lead(c: Comparison) -> str:
+    """The leader's lead over the other, with its interval: "+0.12 [-0.02, +0.27]"."""
+    return f"{-c.diff:+.2f} [{-c.ci_high:+.2f}, {-c.ci_low:+.2f}]"
+
+
+def _pv(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _p(c: Comparison) -> str:
+    corrected = f", Holm-adjusted p {_pv(c.p_holm)}" if c.p_holm != c.p else ""
+    return f"{c.test} p {_pv(c.p)}{corrected}"
+
+
+def _needed(c: Comparison) -> str:
+    if c.items_needed is None:
+        return (f"no difference was measured on their {c.n_items} shared items, so more items at this difference "
+                "would not tell them apart")
+    more = c.items_needed - c.n_items
+    tail = f"{c.items_needed} in all, for 80% power at alpha = {c.alpha_used:.3g}"
+    return (f"about {more} more questions would ({tail})" if more > 0 else
+            f"the {c.n_items} questions already asked should have sufficed ({tail}); the observed difference may "
+            "be smaller than it looks")
+
+
+def _headline(rec: Recommendation, v: Verdict) -> str:
+    """The verdict in one sentence a buyer can act on."""
+    if v.kind == "best":
+        if not v.comparisons:
+            return f"{v.leader} is the only strategy within these constraints: there is nothing to compare it with."
+        return (f"{v.leader} is best: ahead of every other allowed strategy on {v.quantity}, each paired test "
+                f"significant after Holm's correction over {len(v.comparisons)} comparisons.")
+    if v.kind == "as_good":
+        c = v.against(v.alternative)
+        assert c is not None
+        return (f"{v.alternative} is as good as {v.leader} within the margin of {v.margin:g} and cheaper: "
+                f"{v.alternative} - {v.leader} = {c.diff:+.2f}, and its lower bound {c.ni_low:+.2f} "
+                f"({c.ni_level:.1%} interval) is above -{v.margin:g}.")
+    if not v.comparisons and not v.alternative:
+        return f"{v.leader} is the only strategy left to name; nothing measured its quality here."
+    if not v.comparisons:
+        return (f"Nothing here measures quality, so the data cannot tell {v.leader} from {v.alternative}; "
+                f"{v.leader} is named on cost alone.")
+    c = v.against(v.alternative)
+    if c is None:
+        return (f"The data cannot tell {v.leader} from {v.alternative} (no shared per-item scores); {v.leader} "
+                "leads provisionally.")
+    return (f"The data cannot yet tell {v.leader} from {v.alternative}: {v.leader} leads by {_lead(c)} on "
+            f"{v.quantity} ({_p(c)}); {_needed(c)}. {v.leader} leads provisionally.")
+
+
+def _floor_line(cands: list[Candidate], parts: list[Part]) -> str:
     best = max(_nz(c.effective_accuracy) for c in cands)
     line = (f"No strategy writes right answers here (accuracy at most {best:.2f} for every strategy): the measured "
             "model is too small for this scenario, and accuracy cannot separate the strategies.")
-    if partial:
-        return line + (f" They are ranked by {partial} ({metric(partial).label}) instead; faithfulness is left out "
+    if parts:
+        p = parts[0].label
+        return line + (f" They are ranked by {p} ({metric(p).label}) instead; faithfulness is left out "
                        "because it also rewards fluent wrong answers.")
-    return line + " No partial-credit measure is available: the ranking below rests on cost alone."
+    return line + (" No partial-credit measure is available: the ranking below rests on cost alone (half peak "
+                   "memory, half training time), and faithfulness is left out.")
 
 
 def _slice_lines(cands: list[Candidate]) -> list[str]:
@@ -254,7 +387,7 @@ def _slice_lines(cands: list[Candidate]) -> list[str]:
     return out
 
 
-def _capacity_caveats(rec: Recommendation, cands: list[Candidate], choice: Candidate, floor: bool) -> list[str]:
+def _capacity_caveats(cands: list[Candidate], choice: Candidate, floor: bool) -> list[str]:
     """Where the numbers are limited by the model under test, say so next to the recommendation."""
     out = []
     recog = [c for c in cands if c.recognises_not_writes]
@@ -288,48 +421,67 @@ def _fmt_c(c: Candidate) -> str:
             + f", peak {c.peak_gb:.2f} GB ({c.memory_kind}), training {c.train_hours * 60:.1f} min")
 
 
-def _rationale(rec: Recommendation, choice: Candidate, leader: Candidate, tie: list[Candidate],
-               tests: list[tuple[str, str, str]], k: Constraints, cands: list[Candidate], has_update: bool) -> list[str]:
-    lines = []
+def _comparison_line(c: Comparison, leader: str, margin: float) -> str:
+    """One comparison, always saying which way it goes."""
+    if c.direction == "even":
+        text = f"{c.other} scores the same as {leader} on {c.quantity} ({c.n_items} items; interval of the difference " \
+               f"[{c.ci_low:+.2f}, {c.ci_high:+.2f}])"
+    else:
+        where = "ahead of" if c.direction == "ahead" else "behind"
+        text = (f"{c.other} is {where} {leader} on {c.quantity} by {abs(c.diff):.2f} "
+                f"({c.other} - {leader} = {c.diff:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}], {c.n_items} items; {_p(c)})")
+    if c.separated:
+        text += ": a measured difference"
+    elif c.direction != "even":
+        text += ": not told apart yet"
+    if c.non_inferior is not None:
+        text += (f"; it is cheaper, and its lower bound {c.ni_low:+.2f} ({c.ni_level:.1%} interval) is "
+                 + ("above" if c.non_inferior else "not above") + f" minus the margin, {-margin:+.2f}")
+    return text + "."
+
+
+def _rationale(rec: Recommendation, v: Verdict, cands: list[Candidate], k: Constraints, has_update: bool) -> list[str]:
+    by = {c.strategy: c for c in cands}
+    lines = [f"Verdict ({KIND_WORDS[v.kind]}): {rec.headline}"]
     if not rec.meets_constraints:
-        lines.append(f"No strategy meets every constraint ({k.describe()}); the closest is {choice.strategy}.")
+        lines.append(f"No strategy meets every constraint ({k.describe()}); the closest is {v.leader}.")
     for s, why in rec.excluded.items():
         lines.append(f"Excluded {s}: {why}.")
     u = STALENESS[k.data_changes]
     if u > 0 and has_update:
-        lines.append(f"Data changes {k.data_changes}: {u:.0%} of the accuracy score is the measured accuracy on the "
+        lines.append(f"Data changes {k.data_changes}: {u:.0%} of the accuracy term is the measured accuracy on the "
                      "updated corpus without retraining.")
     elif u > 0:
         lines.append(f"Data changes {k.data_changes}, but this scenario has no corpus_update measurement: the "
                      "constraint could not be applied from evidence.")
-    lines.append(f"{choice.strategy}: {_fmt_c(choice)}.")
-    metrics = ", ".join(t[0] for t in tests) or "the weighted metrics"
-    if choice is not leader:
-        lines.append(f"{leader.strategy} scores highest ({_fmt_c(leader)}), but the difference from {choice.strategy} "
-                     f"is within noise on {metrics} (paired bootstrap p = {rec.tied[choice.strategy]:.2f}), and "
-                     f"{choice.strategy} is cheaper.")
-    for s, p in rec.tied.items():
-        if s != choice.strategy:
-            lines.append(f"{s} is within noise of {leader.strategy} (p = {p:.2f}).")
-    for s, p in rec.beaten.items():
-        c = next(x for x in cands if x.strategy == s)
-        lines.append(f"{s} is significantly behind on {rec.beaten_on[s]} ({_fmt_c(c)}; p = {p:.3f})."
-                     if not math.isnan(p) else
-                     f"{s} is behind ({_fmt_c(c)}); no per-item scores to test the difference.")
-    lines.append(f"Pareto front (accuracy vs peak memory vs training time): {', '.join(rec.pareto)}.")
+    lines.append(f"Decision score: {rec.quantity}. Leader: {v.leader} ({_fmt_c(by[v.leader])}).")
+    if rec.recommended != v.leader:
+        lines.append(f"Recommended: {rec.recommended} ({_fmt_c(by[rec.recommended])}).")
+    for c in v.comparisons:
+        lines.append(_comparison_line(c, v.leader, v.margin))
+    for s in v.untested:
+        if v.comparisons or rec.endpoint:
+            lines.append(f"{s}: no per-item scores shared with {v.leader}, so the difference ({_fmt_c(by[s])}) is "
+                         "not tested.")
+    for d in rec.secondary:
+        c = Comparison(**d)
+        if c.separated:  # the parts that do differ, each with its direction
+            lines.append("Part of the score: " + _comparison_line(c, v.leader, v.margin))
+    lines.append(f"Pareto front (decision score vs peak memory vs training time): {', '.join(rec.pareto)}.")
     return lines
 
 
-def _caveats(rec: Recommendation, cands: list[Candidate], k: Constraints, has_update: bool) -> list[str]:
+def _caveats(rec: Recommendation, cands: list[Candidate], k: Constraints) -> list[str]:
     out = []
     for c in cands:
         if not math.isnan(c.train_accuracy) and c.train_accuracy < UNDER_TRAINED_BELOW:
-            out.append(under_trained_note(c.strategy, c.train_accuracy, c.cites_sources))
+            out.append(under_trained_note(c.strategy, c.train_accuracy, c.retrieves))
     if k.memory_gb is not None and k.gpu_memory and any(c.memory_kind != "cuda" for c in cands):
         out.append("The memory budget is GPU VRAM but this run measured CPU RSS: memory was not used to exclude "
                    "strategies. Run on a GPU (--device cuda) to apply it.")
     if any(c.n_seeds == 1 for c in cands if c.train_hours > 0):
-        out.append("Fine-tuned cells ran under one seed; --seeds 0,1,2 measures their spread.")
+        out.append("Fine-tuned cells ran under one seed: the intervals cover the choice of questions, not the "
+                   "variance of training; --seeds 0,1,2 measures it.")
     return out
 
 
@@ -337,8 +489,7 @@ def _summary(rec: Recommendation, choice: Candidate, k: Constraints) -> str:
     if not rec.meets_constraints:
         return (f"{rec.scenario}: no strategy meets {k.describe()}; closest: {choice.strategy} "
                 f"({_fmt_c(choice)}).")
-    tail = f"; runner-up {rec.runner_up}" if rec.runner_up else ""
-    return f"{rec.scenario}: {choice.strategy} ({_fmt_c(choice)}){tail}; assuming {k.describe()}."
+    return f"{rec.scenario}: {choice.strategy} ({KIND_WORDS[rec.verdict]}; {_fmt_c(choice)}). {rec.headline}"
 
 
 def _flips(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]], k: Constraints,
@@ -387,7 +538,8 @@ def render_text(recs: dict[str, Recommendation]) -> str:
     lines = []
     for rec in recs.values():
         lines.append(f"== {rec.scenario}")
-        lines.append(f"recommended: {rec.recommended}" + (f"   runner-up: {rec.runner_up}" if rec.runner_up else "")
+        lines.append(f"recommended: {rec.recommended} ({KIND_WORDS[rec.verdict]})"
+                     + (f"   runner-up: {rec.runner_up}" if rec.runner_up else "")
                      + ("" if rec.meets_constraints else "   (NO strategy meets the constraints: closest shown)"))
         lines.append(f"constraints: {rec.constraints}")
         lines += [f"  - {line}" for line in rec.rationale]

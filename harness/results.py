@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import HarnessError, format_validation_error
 from harness.metrics import intervals, metric_columns
-from harness.stats import bootstrap_ci
+from harness.stats import mean_ci
 
 # identity and provenance of a cell
 ID_COLUMNS = ["scenario", "strategy", "model", "seed", "profile", "status", "error"]
@@ -27,8 +27,9 @@ PROVENANCE_COLUMNS = ["model_identity", "device", "device_name", "dtype", "git_c
 # beside the metrics (harness.metrics): how many items each set had, and how a value was measured
 COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train", "n_items_seen", "n_items_composed", "n_items_unseen",
                  "n_items_changed"]
-DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_budget", "train_cached",
-                      "train_reused_from", "train_gradient_checkpointing", "index_precision",
+DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_budget", "train_stop",
+                      "train_epoch_losses", "train_device_name", "train_cached",
+                      "train_reused_from", "train_gradient_checkpointing", "index_precision", "scorer",
                       "answer_precision"]
 # derived when the run folder is written (with_intervals): the model picks the right answer in multiple
 # choice (acc_norm) clearly more often than it writes it and than chance (intervals apart): a capacity
@@ -65,10 +66,12 @@ def under_trained_note(strategy: str, train_accuracy: float, with_sources: bool)
 RESULTS_FILE = "results.parquet"
 SAMPLES_FILE = "samples.jsonl"
 MANIFEST_FILE = "manifest.json"
-COMPARISONS_FILE = "comparisons.parquet"  # paired bootstrap tests between strategies (harness.compare)
-COMPARISON_COLUMNS = ["scenario", "metric", "a", "b", "n_items", "mean_a", "mean_b", "diff", "p_value", "significant"]
-# bump when a reader of an older folder would misread it (1: flags in rows, typed manifest and samples)
-RUN_FORMAT = 1
+COMPARISONS_FILE = "comparisons.parquet"  # paired tests between strategies (harness.compare)
+COMPARISON_COLUMNS = ["scenario", "metric", "a", "b", "n_items", "mean_a", "mean_b", "diff", "diff_ci_low",
+                      "diff_ci_high", "p_value", "test", "p_holm", "significant"]
+# bump when a reader of an older folder would misread it (1: flags in rows, typed manifest and samples;
+# 2: exact and permutation tests, Clopper-Pearson and BCa intervals instead of the percentile bootstrap)
+RUN_FORMAT = 2
 STATUSES = ("ok", "failed", "skipped")
 
 
@@ -96,6 +99,7 @@ class Sample(_Open):
     retrieved_texts: list[str] = []
     gold_doc_ids: list[str] = []
     claims: list[dict[str, Any]] = []
+    cited_ids: list[str] = []
     slice: str | None = None  # seen | composed | unseen | changed (harness.slices); None for training items
 
 
@@ -212,19 +216,6 @@ def read_results(run: Path) -> Any:
     return frame
 
 
-def read_comparisons(run: Path) -> Any:
-    """comparisons.parquet (empty when the run has no finished cell yet)."""
-    import pandas as pd
-
-    if not (run / COMPARISONS_FILE).exists():
-        return pd.DataFrame(columns=COMPARISON_COLUMNS)
-    frame = _read_parquet(run, COMPARISONS_FILE)
-    missing = [c for c in COMPARISON_COLUMNS if c not in frame.columns]
-    if missing:
-        raise _damaged(run, COMPARISONS_FILE, f"missing columns {', '.join(missing)}")
-    return frame
-
-
 def item_scores(samples: list[dict[str, Any]], eval_set: str, key: str, scenario: str | None = None,
                 strategy: str | None = None) -> dict[str, float]:
     """item id -> score, averaged over seeds where an item was answered more than once; items whose score is
@@ -241,8 +232,9 @@ def item_scores(samples: list[dict[str, Any]], eval_set: str, key: str, scenario
 
 
 def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row plus what is derived from its per-item scores: 95% bootstrap intervals of its headline
-    metrics, and the recognises-but-cannot-write diagnostic (multiple choice's interval above accuracy's).
+    """The row plus what is derived from its per-item scores: 95% intervals of its headline metrics
+    (harness.stats.mean_ci), and the recognises-but-cannot-write diagnostic (multiple choice's interval above
+    accuracy's).
 
     Derived when the run folder is written, not stored in the cell, so every cell gets them the
     same way whenever it was computed.
@@ -251,7 +243,7 @@ def with_intervals(row: dict[str, Any], samples: list[dict[str, Any]]) -> dict[s
     for column, (eval_set, key) in intervals().items():
         scores = list(item_scores(samples, eval_set, key).values())
         if scores:
-            out[f"{column}_ci_low"], out[f"{column}_ci_high"] = bootstrap_ci(scores)
+            out[f"{column}_ci_low"], out[f"{column}_ci_high"] = mean_ci(scores)
     recognised, written = out.get("mc_accuracy_norm_ci_low"), out.get("accuracy_ci_high")
     out["recognises_not_writes"] = bool(recognised is not None and written is not None
                                         and recognised > max(written, MC_CHANCE))
@@ -277,4 +269,17 @@ def read_run(run_dir: str | Path) -> tuple[Any, list[dict[str, Any]], dict[str, 
     if not (run / RESULTS_FILE).exists():
         raise HarnessError(f"--run {run_dir}: not a run folder (no {RESULTS_FILE})")
     manifest = read_manifest(run)
-    return read_results(run), read_samples(run), manifest
+    frame, samples = read_results(run), read_samples(run)
+    _check_comparisons(run)
+    return frame, samples, manifest
+
+
+def _check_comparisons(run: Path) -> None:
+    """comparisons.parquet is derived (recommend and the report recompute their tests from the samples), but a
+    damaged one is a damaged run folder: said in one line, not handed to whoever opens the file next."""
+    if not (run / COMPARISONS_FILE).exists():
+        return
+    frame = _read_parquet(run, COMPARISONS_FILE)
+    missing = [c for c in COMPARISON_COLUMNS if c not in frame.columns]
+    if missing:
+        raise _damaged(run, COMPARISONS_FILE, f"missing columns {', '.join(missing)}")

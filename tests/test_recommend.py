@@ -15,9 +15,9 @@ from harness.results import to_frame
 N = 24
 
 
-def hits(k: int, offset: int = 0) -> list[float]:
-    """N items, k of them right, starting at `offset` (so two strategies can share or not share items)."""
-    return [1.0 if (i - offset) % N < k else 0.0 for i in range(N)]
+def hits(k: int, offset: int = 0, n: int = N) -> list[float]:
+    """n items, k of them right, starting at `offset` (so two strategies can share or not share items)."""
+    return [1.0 if (i - offset) % n < k else 0.0 for i in range(n)]
 
 
 def make_run(spec: dict[str, dict], scenario: str = "sc") -> tuple[pd.DataFrame, list[dict]]:
@@ -26,10 +26,12 @@ def make_run(spec: dict[str, dict], scenario: str = "sc") -> tuple[pd.DataFrame,
         acc = s["acc"]
         upd = s.get("upd")
         row = {"scenario": scenario, "strategy": strategy, "status": "ok", "seed": 0, "model": "m",
-               "accuracy": sum(acc) / N, "accuracy_updated": sum(upd) / N if upd else None,
+               "accuracy": sum(acc) / len(acc), "accuracy_updated": sum(upd) / len(upd) if upd else None,
                "faithfulness": s.get("faith", 0.5), "peak_memory_mb": s["mem_gb"] * 1024, "memory_kind": "cpu_rss",
                "train_seconds": s.get("train_s", 0.0), "seconds_per_answer": s.get("spa", 1.0),
+               "latency_p95_s": s.get("wait", 2.0),
                "hit_at_k": 1.0 if s.get("retrieval") else None, "retrieves": bool(s.get("retrieval")),
+               "citation_rate": s.get("cite", 1.0) if s.get("retrieval") else None,
                "fine_tuned": s.get("train_s", 0.0) > 0, "four_bit": False, "train_accuracy": s.get("train_acc")}
         rows.append(row)
         for i, a in enumerate(acc):
@@ -70,24 +72,61 @@ BASE = {
 
 def test_best_strategy_over_the_memory_budget_is_excluded_with_its_number() -> None:
     frame, samples = make_run(BASE)
-    assert recommend(frame, samples, Constraints())["sc"].recommended == "rag"
+    free = recommend(frame, samples, Constraints())["sc"]
+    assert (free.recommended, free.verdict) == ("rag", "best")
+    assert free.headline.startswith("rag is best: ahead of every other allowed strategy on accuracy + 0.25 x "
+                                    "faithfulness, each paired test significant after Holm's correction over 2")
     rec = recommend(frame, samples, Constraints(memory_gb=4))["sc"]
-    assert rec.recommended == "lora" and rec.meets_constraints
+    assert rec.recommended == "lora" and rec.meets_constraints and rec.verdict == "best"
     assert rec.excluded == {"rag": "peak memory 6.00 GB > budget 4 GB"}
     assert any(line.startswith("Excluded rag: peak memory 6.00 GB") for line in rec.rationale)
     # and the unconstrained choice says where it would flip
-    free = recommend(frame, samples, Constraints())["sc"]
     assert "with less than 6.00 GB: lora" in free.flips
 
 
-def test_within_noise_the_cheaper_strategy_wins() -> None:
+def test_one_answer_apart_is_inconclusive_not_a_tie_won_by_the_cheaper() -> None:
     spec = {"lora": {"acc": hits(12), "mem_gb": 3.0, "train_s": 600, "faith": 0.5},
             "qlora": {"acc": hits(11), "mem_gb": 1.5, "train_s": 700, "faith": 0.5}}
     frame, samples = make_run(spec)
     rec = recommend(frame, samples, Constraints())["sc"]
-    assert rec.recommended == "qlora" and rec.runner_up == "lora"
-    assert rec.tied["qlora"] > 0.05
-    assert any("within noise" in line and "cheaper" in line for line in rec.rationale)
+    assert (rec.verdict, rec.recommended, rec.leader, rec.alternative) == ("inconclusive", "lora", "lora", "qlora")
+    c = rec.comparisons[0]
+    assert c["other"] == "qlora" and c["direction"] == "behind" and not c["separated"] and not c["non_inferior"]
+    assert c["p"] == pytest.approx(1.0) and c["diff"] == pytest.approx(-1 / 24)
+    assert rec.headline.startswith("The data cannot yet tell lora from qlora: lora leads by +0.04 [")
+    assert f"about {c['items_needed'] - 24} more questions would" in rec.headline
+    assert rec.rationale[0].startswith("Verdict (provisional: the data cannot tell yet):")
+
+
+def test_a_cheaper_strategy_shown_non_inferior_within_the_margin_is_as_good() -> None:
+    """200 items, qlora one answer behind: its lower bound (about -0.03) is above -0.05."""
+    n = 200
+    spec = {"lora": {"acc": hits(150, n=n), "mem_gb": 3.0, "train_s": 600},
+            "qlora": {"acc": hits(149, n=n), "mem_gb": 1.5, "train_s": 700}}
+    rec = recommend(*make_run(spec), Constraints())["sc"]
+    assert (rec.verdict, rec.recommended, rec.alternative) == ("as_good", "qlora", "qlora")
+    c = rec.comparisons[0]
+    assert c["non_inferior"] and -0.05 < c["ni_low"] < -0.01 and c["diff"] == pytest.approx(-0.005)
+    assert rec.headline.startswith("qlora is as good as lora within the margin of 0.05 and cheaper")
+    # one answer behind of 24 cannot show it: the lower bound is about -0.2
+    small = {"lora": {**spec["lora"], "acc": hits(18)}, "qlora": {**spec["qlora"], "acc": hits(17)}}
+    rec = recommend(*make_run(small), Constraints())["sc"]
+    assert rec.verdict == "inconclusive" and rec.recommended == "lora"
+    # a wider margin, stated by the buyer, can
+    assert recommend(*make_run(small), Constraints(margin=0.25))["sc"].recommended == "qlora"
+
+
+def test_few_more_right_answers_of_24_are_not_recommended_as_good_nor_as_better() -> None:
+    """The issue's cases: baseline 1/24 against lora 4/24 (p = 0.25), and 0/24 against 3/24."""
+    for base, lora in ((1, 4), (0, 3)):
+        spec = {"baseline": {"acc": hits(base), "mem_gb": 1.0},
+                "lora": {"acc": hits(lora), "mem_gb": 3.0, "train_s": 600, "train_acc": 1.0}}
+        rec = recommend(*make_run(spec), Constraints())["sc"]
+        assert rec.verdict == "inconclusive" and rec.recommended == "lora" and rec.alternative == "baseline"
+        c = rec.comparisons[0]
+        assert c["p"] == pytest.approx(0.25) and not c["non_inferior"]
+        assert "The data cannot yet tell lora from baseline" in rec.headline and "more questions would" in rec.headline
+        assert not any("within noise" in line for line in rec.rationale)
 
 
 def test_a_significant_difference_is_not_traded_for_cost() -> None:
@@ -95,7 +134,36 @@ def test_a_significant_difference_is_not_traded_for_cost() -> None:
             "qlora": {"acc": hits(6), "mem_gb": 1.5, "train_s": 700, "faith": 0.5}}
     frame, samples = make_run(spec)
     rec = recommend(frame, samples, Constraints())["sc"]
-    assert rec.recommended == "lora" and rec.beaten["qlora"] < 0.05
+    assert rec.recommended == "lora" and rec.verdict == "best"
+    assert rec.comparisons[0]["p_holm"] < 0.05 and rec.comparisons[0]["direction"] == "behind"
+
+
+def test_holm_correction_over_the_leaders_comparisons() -> None:
+    """Each of four rivals 6 discordant answers behind: p = 0.031 alone, 0.125 after Holm over four."""
+    spec = {"lead": {"acc": hits(18), "mem_gb": 3.0}}
+    for j, name in enumerate(("a", "b", "c", "d")):
+        spec[name] = {"acc": hits(12), "mem_gb": 1.0 + j}
+    rec = recommend(*make_run(spec), Constraints())["sc"]
+    assert all(c["p"] == pytest.approx(0.03125) for c in rec.comparisons)
+    assert all(c["p_holm"] == pytest.approx(0.125) for c in rec.comparisons)
+    assert rec.verdict == "inconclusive" and rec.alternative == "a"  # the cheapest not told apart
+
+
+def test_ahead_on_a_part_of_the_score_is_never_reported_as_behind() -> None:
+    """rag is behind lora on accuracy but clearly ahead on faithfulness: its line says ahead."""
+    spec = {"lora": {"acc": hits(24), "mem_gb": 3.0, "train_s": 600, "faith": 0.1},
+            "rag": {"acc": hits(16), "mem_gb": 2.0, "retrieval": True, "faith": 0.9}}
+    frame, samples = make_run(spec)
+    for s in samples:  # faithfulness that varies per item, so the test has something to flip
+        s["scores"]["faithfulness"] += 0.01 * (int(s["item_id"][1:]) % 3)
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.leader == "lora"
+    faith = next(d for d in rec.secondary if d["quantity"] == "faithfulness")
+    assert faith["direction"] == "ahead" and faith["separated"]
+    line = next(x for x in rec.rationale if x.startswith("Part of the score: rag") and "faithfulness" in x)
+    assert line.startswith("Part of the score: rag is ahead of lora on faithfulness by 0.8") and "behind" not in line
+    accuracy = next(x for x in rec.rationale if x.startswith("Part of the score: rag") and "on accuracy" in x)
+    assert accuracy.startswith("Part of the score: rag is behind lora on accuracy by 0.33")
 
 
 def test_daily_changes_count_against_a_model_whose_updated_accuracy_collapses() -> None:
@@ -126,6 +194,16 @@ def test_citations_required_excludes_closed_book_answers() -> None:
     assert rec.excluded["lora"] == "answers carry no retrieved sources to cite"
 
 
+def test_citations_required_reads_the_measured_citation_rate() -> None:
+    """Retrieving is not citing: a rag whose answers cite a shown source in 0.40 of them is excluded."""
+    spec = {**BASE, "rag": {**BASE["rag"], "cite": 0.4}, "raft": {**BASE["rag"], "cite": 0.9, "mem_gb": 8.0}}
+    rec = recommend(*make_run(spec), Constraints(citations="required"))["sc"]
+    assert rec.excluded["rag"] == "cites a source it was shown in 0.40 of its answers (< 0.8 required)"
+    assert rec.recommended == "raft"
+    loose = recommend(*make_run(spec), Constraints(citations="required", min_citation_rate=0.3))["sc"]
+    assert "rag" not in loose.excluded
+
+
 def test_a_budget_nothing_meets_is_an_answer_with_the_closest() -> None:
     frame, samples = make_run(BASE)
     rec = recommend(frame, samples, Constraints(memory_gb=0.5))["sc"]
@@ -154,6 +232,16 @@ def test_cli_recommend_json_and_bad_run_folder(tmp_path: Path, capsys: pytest.Ca
     assert main(["recommend", "--run", str(run), "--memory-gb", "4", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["sc"]["recommended"] == "lora" and out["sc"]["excluded"]["rag"].startswith("peak memory")
+    assert out["sc"]["verdict"] == "best" and out["sc"]["margin"] == 0.05
+    assert main(["recommend", "--run", str(run)]) == 0
+    text = capsys.readouterr().out
+    assert "recommended: rag (best, shown)" in text and "  - Verdict (best, shown): rag is best" in text
+    assert main(["recommend", "--run", str(run), "--margin", "0.2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sc"]["margin"] == 0.2
+    for bad, why in (("--margin=1.5", "--margin 1.5: must be below 1"),
+                     ("--weights=cost=0.05", "--weights cost=0.05: cost is no longer a weight")):
+        assert main(["recommend", "--run", str(run), bad]) == 2
+        assert capsys.readouterr().err.startswith(f"error: {why}")
     assert main(["recommend", "--run", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"error: --run {tmp_path / 'nope'}: not a run folder (no results.parquet)"
@@ -180,12 +268,27 @@ def test_when_nobody_writes_right_answers_partial_credit_ranks_and_faithfulness_
     frame, samples = make_run(spec)
     _with_partial(frame, samples, "fact_recall", {"baseline": [0.0] * N, "rag": [0.5] * N, "raft": [0.1] * N})
     rec = recommend(frame, samples, Constraints())["sc"]
-    assert rec.recommended == "rag" and rec.nobody_answers
+    assert rec.recommended == "rag" and rec.nobody_answers and rec.verdict == "best"
+    assert rec.quantity == "fact_recall"
     assert rec.rationale[0].startswith("No strategy writes right answers here (accuracy at most 0.00 for every "
                                        "strategy): the measured model is too small for this scenario")
     assert "ranked by fact_recall" in rec.rationale[0] and "faithfulness is left out" in rec.rationale[0]
-    assert rec.beaten_on["raft"] == "fact_recall" and rec.beaten_on["baseline"] == "fact_recall"
+    assert {c["other"]: c["quantity"] for c in rec.comparisons} == {"raft": "fact_recall", "baseline": "fact_recall"}
     assert any(c.startswith("No strategy answers this scenario with the measured model.") for c in rec.caveats)
+
+
+def test_with_nothing_to_rank_on_the_ranking_is_cost_alone_as_the_text_says() -> None:
+    """No right answer and no partial credit: a 13 GB raft must not beat a 1 GB baseline on faithfulness."""
+    spec = {"baseline": {"acc": hits(0), "mem_gb": 1.0, "faith": 0.1},
+            "raft": {"acc": hits(0), "mem_gb": 13.6, "retrieval": True, "faith": 0.9, "train_s": 576, "train_acc": 1.0}}
+    rec = recommend(*make_run(spec), Constraints())["sc"]
+    assert rec.recommended == "baseline" and rec.verdict == "inconclusive"
+    assert "the ranking below rests on cost alone" in rec.rationale[0]
+    assert rec.quantity.startswith("cost alone")
+    scores = {c["strategy"]: c["score"] for c in rec.candidates}
+    costs = {c["strategy"]: c["cost"] for c in rec.candidates}
+    assert scores == {s: -costs[s] for s in costs}  # exactly what the text says: cost, nothing else
+    assert "named on cost alone" in rec.headline
 
 
 def test_a_secondary_metric_that_rewards_wrong_answers_does_not_pick_the_winner() -> None:
@@ -226,3 +329,26 @@ def test_the_rationale_names_the_slices_where_strategies_differ() -> None:
     rec = recommend(frame, samples, Constraints())["sc"]
     assert "On seen items (12): baseline 0.00, rag 0.80, lora 1.00." in rec.rationale
     assert "On unseen items (12): baseline 0.00, rag 0.80, lora 0.00." in rec.rationale
+
+
+def test_the_latency_budget_reads_a_requests_wait_not_a_batch_share() -> None:
+    """seconds_per_answer is a batch's time over its items (0.2 s here); a user waits latency_p95_s (3 s)."""
+    spec = {"rag": {**BASE["rag"], "spa": 0.2, "wait": 3.0}, "lora": {**BASE["lora"], "spa": 0.2, "wait": 1.0}}
+    rec = recommend(*make_run(spec), Constraints(latency_s=2))["sc"]
+    assert rec.excluded == {"rag": "a request waits 3.00 s (p95, one at a time) > budget 2 s"}
+    assert rec.recommended == "lora"
+
+
+def test_with_a_judge_a_custom_scenario_is_decided_on_judged_correctness() -> None:
+    """A reference-matching scorer's accuracy is word overlap; where a judge scored answer correctness, that
+    is the headline: here lora overlaps the reference more, rag is judged right more often."""
+    spec = {"rag": {"acc": hits(6), "mem_gb": 2.0, "retrieval": True}, "lora": {"acc": hits(18), "mem_gb": 3.0,
+                                                                                 "train_s": 600}}
+    frame, samples = make_run(spec)
+    frame["scorer"] = "token_f1"
+    judged = {"rag": hits(20), "lora": hits(4)}
+    _with_partial(frame, samples, "answer_correctness", judged)
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.quantity.startswith("answer correctness (judged)") and rec.recommended == "rag"
+    frame["answer_correctness"] = float("nan")  # no judge: accuracy decides
+    assert recommend(frame, samples, Constraints())["sc"].recommended == "lora"

@@ -203,7 +203,8 @@ def test_a_run_with_a_failed_cell_exits_3_after_writing_everything(tiny_llama: P
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     fail_strategy(monkeypatch, "rag", RuntimeError("simulated"))
     code, _, err = run_cli(["run", "--model", str(tiny_llama), "--profile", "smoke", "--scenario", "multi_fact_qa",
-                            "--quiet", "--strategy", "baseline", "--strategy", "rag", "--out", str(tmp_path / "r")],
+                            "--quiet", "--strategy", "baseline", "--strategy", "rag", "--out", str(tmp_path / "r"),
+                            "--cell-process", "shared"],  # the simulated failure is patched into this process
                            capsys)
     assert code == 3
     assert err.strip().splitlines()[-1] == ("error: 1 of 2 cells failed (their rows say why); the next run "
@@ -241,7 +242,7 @@ def _damaged_run(smoke_run: Path, tmp_path: Path, how: str) -> Path:
     ("bad-sample-line", "{run}: samples.jsonl:{n}: strategy: required field is missing; seed: required field is missing"),
     ("garbage-manifest", "{run}: manifest.json: not valid JSON (JSONDecodeError)"),
     ("old-manifest", "{run}: manifest.json: no format version (written before harness tracked one); this harness "
-                     "reads format 1. Re-run the same `harness run` command to rewrite the folder"),
+                     "reads format 2. Re-run the same `harness run` command to rewrite the folder"),
 ])
 def test_a_damaged_run_folder_is_one_line_for_recommend_report_and_app(how: str, line: str, smoke_run: Path,
                                                                        tmp_path: Path,
