@@ -1,8 +1,9 @@
 """Two run folders of the same matrix, compared cell by cell on the same items: did a speed-up move a score?
 
 For each scenario x strategy both runs have, and each of accuracy, accuracy_updated, train accuracy,
-faithfulness, mc_accuracy and mc_accuracy_norm: both means on the shared items, the difference, a 95%
-paired bootstrap interval of it and its p-value (items resampled jointly, harness.stats), and the share
+faithfulness, mc_accuracy and mc_accuracy_norm: both means on the shared items, the difference, its 95%
+paired interval and p-value (harness.stats.paired: exact McNemar and Newcombe for 0/1 scores, sign-flip
+permutation and BCa otherwise), and the share
 of answers that are word for word the same. A speed-up keeps the table when no difference is
 significant and each stays inside the other run's own interval. Also prints what each run recorded of
 the setting under test (answer_precision, train_autocast). Run: python bench/same_run.py RUN_A RUN_B
@@ -28,7 +29,7 @@ def answers(samples: list[dict[str, Any]], scenario: str, strategy: str) -> dict
 
 def main() -> None:
     from harness.results import item_scores, read_run
-    from harness.stats import bootstrap_ci, paired_bootstrap_p
+    from harness.stats import paired
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run_a")
@@ -52,8 +53,8 @@ def main() -> None:
             if not items:
                 continue
             va, vb = [xa[i] for i in items], [xb[i] for i in items]
-            low, high = bootstrap_ci([y - x for x, y in zip(va, vb)])  # of B - A, items resampled jointly
-            pval = paired_bootstrap_p(va, vb)
+            r = paired(va, vb)  # B - A on the same items
+            low, high, pval = r.ci_low, r.ci_high, r.p
             significant += pval < 0.05
             same = sum(ans_a.get((eval_set, i)) == ans_b.get((eval_set, i)) for i in items)
             print(f"| {scenario} | {strategy} | {label} | {np.mean(va):.2f} | {np.mean(vb):.2f} | "

@@ -39,6 +39,9 @@ class RunProfile:
     # the dtype answers and multiple choice are computed in (harness.models.answer_precision): "auto" is bf16
     # autocast on a CPU that computes bf16 natively; every row's answer_precision says which it was
     answer_precision: str = "auto"
+    # eval questions also asked one at a time, each timed to its whole answer: a request's wait (latency_p50_s,
+    # latency_p95_s), which batched answering (seconds_per_answer) understates up to gen_batch times
+    latency_sample: int = 8
 
     def train_config(self, strategy: str) -> TrainConfig:
         """The training settings of `strategy`'s adapter."""
@@ -51,13 +54,15 @@ class RunProfile:
 
 
 _QUICK_TRAIN = TrainConfig(steps=None, epochs=32, max_steps=320, batch_size=8, lr=2e-3, r=16, alpha=32, dropout=0.0,
-                           max_batch_tokens=1536)
+                           max_batch_tokens=1536, stop="fit")
 
 PROFILES: dict[str, RunProfile] = {
     # seconds on a tiny model: for tests
     "smoke": RunProfile("smoke", DEFAULT_MATRIX, TrainConfig(steps=None, epochs=2, max_steps=8, batch_size=4, lr=1e-3,
-                                                               r=8, alpha=16),
-                        top_k=3, max_new_tokens=24, gen_batch=8),
+                                                               r=8, alpha=16, stop="fit"),
+                        top_k=3, max_new_tokens=24, gen_batch=8, latency_sample=2),
+    # Every profile trains until the adapter fits its training split (training.stop_reason: the same rule for
+    # LoRA, QLoRA and RAFT, on training data only), its epochs being the cap; stop="budget" trains them all.
     # the default run on a CPU: enough passes for the embedded model to learn its training slice
     # (measured on multi_fact_qa, 24 items at batch 8: 64 steps -> 0.71 on its own training items, 96 steps =
     # 32 epochs -> 1.00); a larger user scenario gets the same 32 passes, up to the cap. At most 1536 padded
@@ -72,7 +77,7 @@ PROFILES: dict[str, RunProfile] = {
                         train_overrides=(("raft", replace(_QUICK_TRAIN, epochs=20, lr=4e-3, schedule="cosine")),)),
     # GPU runs on the full data
     "full": RunProfile("full", DEFAULT_MATRIX, TrainConfig(steps=None, epochs=24, max_steps=3000,
-                                                             batch_size=16, lr=5e-4, r=16, alpha=32),
+                                                             batch_size=16, lr=5e-4, r=16, alpha=32, stop="fit"),
                        top_k=4, max_new_tokens=96, gen_batch=32),
 }
 

@@ -39,22 +39,35 @@ class TrainConfig:
     # padded tokens one forward may hold: a batch of longer prompts (RAFT's sources) runs in micro-batches
     # with the same loss and gradients, so memory follows this budget instead of batch x prompt length
     max_batch_tokens: int | None = None
+    # the same on CUDA, where a forward of a few hundred tokens is launch-bound (RAFT's 1,536-token split would
+    # cut an H100 step into 3-4 small forwards); None: the whole batch in one forward
+    max_batch_tokens_cuda: int | None = None
     # "auto": bf16 autocast where the hardware has native bf16 (CUDA, AVX512-BF16 CPUs), else none
     autocast: str = "auto"
     # run the tokens every example starts with once per step (same loss and gradients; see answer_loss)
     share_prefix: bool = True
-    # "auto": on for CUDA training of models with at least CHECKPOINT_ABOVE_PARAMS parameters; "on" / "off"
+    # "auto": on where harness size predicts the step does not fit the card (CUDA only); "on" / "off"
     gradient_checkpointing: str = "auto"
+    # when training ends: "fit" (the rule below, checked at every epoch's end on training data only; `epochs`
+    # and `max_steps` are its cap) or "budget" (every planned step, as before the rule)
+    lr_source: str = ""  # where `lr` comes from, when harness.recipes set it for the model's size
+    stop: str = "budget"
+    fit_loss: float = 0.05  # fit: the epoch's mean answer-token loss at or below this
+    plateau: float = 0.05  # plateau: the epoch's mean loss not this share below the best earlier one ...
+    patience: int = 3  # ... for this many epochs in a row
+    min_epochs: int = 3  # neither is checked before this many epochs
 
 
-# Gradient checkpointing keeps one tensor per layer instead of every activation, for one extra forward.
-# From about 1B parameters up, LoRA on a batch of 16 x 512 tokens (the full profile) outgrows a 24 GB
-# card: `harness size` puts Llama-3.2-1B at 25.3 GB (2.5 weights, 12.1 activations, 10.5 logits) and
-# Phi-3-mini at 40.9 GB, against 9.3 GB for the 135M embedded model. Below it, the extra forward
-# (about a third more compute) would be paid for nothing.
-CHECKPOINT_ABOVE_PARAMS = 1_000_000_000
+# Gradient checkpointing keeps one tensor per layer instead of every activation, for one extra forward
+# (about a third more compute) and without the shared-prefix speed-up: worth it only where the step would
+# not fit. "auto" asks harness size (the same prediction `harness size` prints) and turns it on when the
+# predicted peak, with HEADROOM, is over the card's memory: Phi-3-mini LoRA at the quick setting fits an
+# 80 GB card without it, Llama-3-8B at batch 16 x 512 does not fit a 24 GB one.
 CHECKPOINTING = ("auto", "on", "off")
 SCHEDULES = ("sqrt", "cosine")
+STOPS = ("fit", "budget")
+# why training ended: the loss fell below fit_loss; it stopped falling; the cap (or the fixed budget) was reached
+STOP_REASONS = ("fit", "plateau", "cap", "budget")
 
 
 def lr_factor(cfg: TrainConfig, step: int, total_steps: int) -> float:
@@ -82,12 +95,34 @@ def answer_tokens(batch: list[tuple[list[int], list[int]]]) -> int:
     return sum(sum(1 for y in labels[1:] if y != IGNORE) for _, labels in batch)
 
 
-def use_checkpointing(cfg: TrainConfig, device: str, n_params: int) -> bool:
+def use_checkpointing(cfg: TrainConfig, device: str, predicted_gb: float | None = None,
+                      card_gb: float | None = None) -> bool:
+    """On, off, or (auto) on CUDA when the predicted peak without it does not fit the card with headroom."""
+    from harness.sizing import HEADROOM
+
     if cfg.gradient_checkpointing not in CHECKPOINTING:
         raise ValueError(f"gradient_checkpointing '{cfg.gradient_checkpointing}' (known: {', '.join(CHECKPOINTING)})")
     if cfg.gradient_checkpointing != "auto":
         return cfg.gradient_checkpointing == "on"
-    return device == "cuda" and n_params >= CHECKPOINT_ABOVE_PARAMS
+    return (device == "cuda" and predicted_gb is not None and card_gb is not None
+            and predicted_gb * HEADROOM > card_gb)
+
+
+def predicted_step_gb(model: Any, cfg: TrainConfig, encoded: list[tuple[list[int], list[int]]],
+                      quantized: bool) -> float:
+    """harness size's peak for this model's training step at this batch and longest example, without
+    checkpointing (the LoRA dropout and fused projections as configured)."""
+    from harness.sizing import Setting, arch_of, predict
+
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    seq = max((len(ids) for ids, _ in encoded), default=1)
+    batch = min(cfg.batch_size, len(encoded)) or 1
+    limit = cfg.max_batch_tokens_cuda
+    if limit:
+        batch = min(batch, max(1, limit // seq))
+    setting = Setting(method="qlora" if quantized else "lora", seq=seq, batch=batch, rank=cfg.r,
+                      dropout=cfg.dropout > 0, fused_qkv=causal.config.model_type == "phi3")
+    return predict(arch_of(causal.config), setting).gb()
 
 
 def planned_steps(cfg: TrainConfig, n_examples: int) -> tuple[int, str]:
@@ -105,11 +140,47 @@ def planned_steps(cfg: TrainConfig, n_examples: int) -> tuple[int, str]:
     return steps, how
 
 
+def steps_per_epoch(cfg: TrainConfig, n_examples: int) -> int:
+    """Optimizer steps in one pass over the training set (the stopping rule is checked after each)."""
+    batch = max(1, min(cfg.batch_size, n_examples))
+    return max(1, math.ceil(n_examples / batch))
+
+
+def stop_reason(cfg: TrainConfig, epoch_losses: list[float]) -> str | None:
+    """Why training should end after the last of `epoch_losses` (mean answer-token loss per epoch), or None.
+
+    The same rule for every strategy, on training data only: "fit" once an epoch's mean loss is at or below
+    fit_loss (the adapter reproduces its training answers); "plateau" once `patience` epochs in a row each
+    fail to get `plateau` (relatively) below the best loss before them (more of the same teaches nothing).
+    Neither before min_epochs; the cap is the caller's."""
+    if cfg.stop != "fit" or len(epoch_losses) < cfg.min_epochs:
+        return None
+    if epoch_losses[-1] <= cfg.fit_loss:
+        return "fit"
+    if len(epoch_losses) > cfg.patience:
+        stale = 0
+        for i in range(len(epoch_losses) - cfg.patience, len(epoch_losses)):
+            best_before = min(epoch_losses[:i])
+            stale += epoch_losses[i] > best_before * (1 - cfg.plateau)
+        if stale == cfg.patience:
+            return "plateau"
+    return None
+
+
+def describe_stop(cfg: TrainConfig) -> str:
+    """The rule in words, as the manifest and every row record it."""
+    if cfg.stop == "budget":
+        return "every planned step"
+    return (f"until the epoch's mean answer-token loss <= {cfg.fit_loss:g} (fit), or {cfg.patience} epochs in a row "
+            f"without {cfg.plateau:.0%} below the best (plateau), checked from epoch {cfg.min_epochs}; at most the "
+            "planned steps (cap)")
+
+
 @dataclass
 class TrainStats:
     steps: int
     seconds: float
-    tokens: int
+    tokens: int  # tokens the forwards computed (the shared prefix once per micro-batch): what FLOPs follow
     tokens_per_s: float
     first_loss: float
     last_loss: float
@@ -118,8 +189,22 @@ class TrainStats:
     memory: PeakMemory
     autocast: str = "none"  # the dtype training ran under autocast, or "none"
     losses: list[float] = field(default_factory=list)
-    budget: str = ""  # how the number of steps was set (planned_steps)
+    budget: str = ""  # how the number of steps was set (planned_steps) and why it ended
     checkpointing: bool = False
+    example_tokens: int = 0  # the examples' own (non-padding) tokens, each row whole: data throughput
+    epochs: float = math.nan  # passes over the training set actually run
+    lr_source: str = ""  # where `lr` comes from, when harness.recipes set it for the model's size
+    stop: str = "budget"  # STOP_REASONS
+    epoch_losses: list[float] = field(default_factory=list)
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.seconds / self.steps if self.steps else math.nan
+
+    @property
+    def example_tokens_per_s(self) -> float:
+        """Examples' tokens per second: the rate to compare with a trainer that computes every row whole."""
+        return self.example_tokens / self.seconds if self.seconds else math.nan
 
 
 def encode_example(tokenizer: Any, messages: list[Message], response: str, max_length: int) -> tuple[list[int], list[int]]:
@@ -276,9 +361,15 @@ def attach_lora(model: Any, cfg: TrainConfig, quantized: bool, seed: int | None 
     if seed is not None:
         torch.manual_seed(seed)
 
-    if quantized:
-        # norms and embeddings to fp32 for stable 4-bit training; checkpointing is train()'s, the same for LoRA
+    if quantized and next(model.parameters()).device.type != "cuda":
+        # norms and embeddings to fp32 for stable 4-bit training on a CPU, where the base computes in fp32 anyway;
+        # checkpointing is train()'s, the same for LoRA. On CUDA the base stays in bf16, as LoRA's does (the
+        # adapters are fp32 either way): otherwise QLoRA's residual stream, attention and KV cache would run in
+        # fp32, twice LoRA's activation memory, and the comparison would measure the cast, not the 4 bits
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    elif quantized:
+        for p in model.parameters():
+            p.requires_grad_(False)
     targets = cfg.target_modules if isinstance(cfg.target_modules, str) else list(cfg.target_modules)
     lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=targets,
                       bias="none", task_type="CAUSAL_LM")
@@ -287,12 +378,20 @@ def attach_lora(model: Any, cfg: TrainConfig, quantized: bool, seed: int | None 
 
 def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]], cfg: TrainConfig, seed: int,
           device: str, on_step: Callable[[int, float], None] | None = None) -> TrainStats:
-    """Train the (already LoRA-wrapped) `model` in place for the planned optimizer steps (planned_steps)."""
+    """Train the (already LoRA-wrapped) `model` in place: the planned optimizer steps (planned_steps), or with
+    cfg.stop == "fit" until the stopping rule ends it (stop_reason), the planned steps being its cap. The
+    learning-rate schedule runs over the planned steps either way, so a rule that never fires trains exactly
+    the fixed budget."""
     import torch
 
+    if cfg.stop not in STOPS:
+        raise ValueError(f"stop '{cfg.stop}' (known: {', '.join(STOPS)})")
     torch.manual_seed(seed)
     encoded = [encode_example(tokenizer, m, r, cfg.max_length) for m, r in examples]
     total_steps, budget = planned_steps(cfg, len(encoded))
+    per_epoch = steps_per_epoch(cfg, len(encoded))
+    epoch_losses: list[float] = []
+    reason = "budget" if cfg.stop == "budget" else "cap"
     rng = random.Random(seed)
     order: list[int] = []
     params = [p for p in model.parameters() if p.requires_grad]
@@ -303,9 +402,15 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
     trainable, total = model.get_nb_trainable_parameters()
     amp = autocast_dtype(cfg, device)
     losses: list[float] = []
-    tokens = 0
+    tokens = example_tokens = 0
     causal = model.get_base_model() if hasattr(model, "get_base_model") else model
-    checkpointing = use_checkpointing(cfg, device, int(causal.num_parameters()))
+    predicted = card = None
+    if device == "cuda" and cfg.gradient_checkpointing == "auto":
+        quantized = getattr(causal, "is_loaded_in_4bit", False)
+        predicted = predicted_step_gb(model, cfg, encoded, quantized)
+        card = torch.cuda.get_device_properties(dev).total_memory / 1e9
+    checkpointing = use_checkpointing(cfg, device, predicted, card)
+    batch_tokens = cfg.max_batch_tokens if device == "cpu" else cfg.max_batch_tokens_cuda
     # with LoRA dropout the rows would share one dropout mask over the prefix: exact only without it;
     # a checkpointed model keeps no key/value cache in training, so nothing to share the prefix through
     prefix = shared_prefix_len(encoded) if cfg.share_prefix and cfg.dropout == 0 and not checkpointing else 0
@@ -323,12 +428,14 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
                 batch.append(encoded[order.pop()])
             n_answer = max(answer_tokens(batch), 1)
             loss = torch.zeros(())
-            for part in micro_batches(batch, cfg.max_batch_tokens):
+            for part in micro_batches(batch, batch_tokens):
                 n_part = answer_tokens(part)
                 if not n_part:  # every answer cut off by max_length: no loss to take here
                     continue
                 inputs = {k: v.to(dev) for k, v in _collate(part, pad).items()}
-                tokens += int(inputs["attention_mask"].sum())
+                rows = inputs["input_ids"].shape[0]
+                tokens += int(inputs["attention_mask"].sum()) - (rows - 1) * prefix  # the prefix runs once
+                example_tokens += int(inputs["attention_mask"].sum())
                 with out_of_memory_as("training", *inputs["input_ids"].shape):
                     with torch.autocast(dev.type, dtype=amp, enabled=amp is not None):
                         # each part's mean weighted by its share of the batch's answer tokens: the batch mean
@@ -345,12 +452,23 @@ def train(model: Any, tokenizer: Any, examples: list[tuple[list[Message], str]],
             losses.append(float(loss.detach()))
             if on_step:
                 on_step(step + 1, losses[-1])
+            if (step + 1) % per_epoch == 0:
+                epoch_losses.append(sum(losses[-per_epoch:]) / per_epoch)
+                why = stop_reason(cfg, epoch_losses)
+                if why:
+                    reason = why
+                    break
         seconds = time.perf_counter() - start
     model.eval()
+    steps = len(losses)
+    if cfg.lr_source:
+        budget += f"; peak lr {cfg.lr:g} from {cfg.lr_source}"
+    if cfg.stop == "fit":
+        budget += f"; {describe_stop(cfg)}: stopped after {steps} steps ({reason})"
     return TrainStats(
-        steps=total_steps, seconds=seconds, tokens=tokens, tokens_per_s=tokens / seconds if seconds else float("nan"),
+        steps=steps, seconds=seconds, tokens=tokens, tokens_per_s=tokens / seconds if seconds else float("nan"),
         first_loss=losses[0] if losses else float("nan"), last_loss=losses[-1] if losses else float("nan"),
         trainable_params=int(trainable), total_params=int(total), memory=mem,
         autocast=str(amp).replace("torch.", "") if amp is not None else "none", losses=losses, budget=budget,
-        checkpointing=checkpointing,
+        checkpointing=checkpointing, example_tokens=example_tokens, epochs=steps / per_epoch, stop=reason, epoch_losses=epoch_losses,
     )

@@ -71,6 +71,27 @@ def test_a_scoring_change_keeps_the_adapter_key_and_changes_the_cell_key(scenari
     assert train_key(scenario, "lora", smoke, dataclasses.replace(MODEL, identity="tiny@other"), 0, CPU) != base
 
 
+def test_a_change_of_the_training_rule_keys_anew_only_the_cells_it_trains(scenario) -> None:  # noqa: ANN001
+    """Issue 28: the stopping rule (or any training setting) moves lora's and raft's keys, never baseline's or
+    rag's; the hybrid follows through lora's key, its dependency."""
+    smoke = get_profile("smoke")
+    other_rule = smoke.with_train(fit_loss=0.01)
+    for strategy in ("baseline", "rag"):
+        assert cell_key(scenario, strategy, smoke, MODEL, 0, CPU, {}) == cell_key(scenario, strategy, other_rule,
+                                                                                  MODEL, 0, CPU, {})
+    for strategy in ("lora", "qlora", "raft"):
+        assert cell_key(scenario, strategy, smoke, MODEL, 0, CPU, {}) != cell_key(scenario, strategy, other_rule,
+                                                                                  MODEL, 0, CPU, {})
+        assert train_key(scenario, strategy, smoke, MODEL, 0, CPU) != train_key(scenario, strategy, other_rule,
+                                                                                MODEL, 0, CPU)
+    # raft's own settings (train_overrides) key raft only
+    raft_only = dataclasses.replace(smoke, train_overrides=(("raft", dataclasses.replace(smoke.train, lr=9e-3)),))
+    assert cell_key(scenario, "lora", smoke, MODEL, 0, CPU, {}) == cell_key(scenario, "lora", raft_only, MODEL, 0,
+                                                                            CPU, {})
+    assert cell_key(scenario, "raft", smoke, MODEL, 0, CPU, {}) != cell_key(scenario, "raft", raft_only, MODEL, 0,
+                                                                            CPU, {})
+
+
 def test_answer_precision_resolves_per_device(monkeypatch: pytest.MonkeyPatch) -> None:
     from harness import models
     from harness.errors import HarnessError

@@ -275,16 +275,22 @@ def test_cosine_schedule_warms_up_then_falls_to_zero() -> None:
         lr_factor(TrainConfig(steps=1, batch_size=1, lr=1e-3, schedule="step"), 0, 1)
 
 
-def test_checkpointing_is_on_by_default_only_for_large_models_on_cuda() -> None:
-    from harness.training import CHECKPOINT_ABOVE_PARAMS, use_checkpointing
+def test_checkpointing_is_on_where_the_predicted_step_does_not_fit_the_card() -> None:
+    """Decided by harness size's prediction against the card, not by parameter count: Phi-3-mini LoRA at the
+    quick setting fits an 80 GB card without it, and at 16 x 512 not a 24 GB one."""
+    from harness.sizing import KNOWN, Setting, predict
+    from harness.training import use_checkpointing
 
     auto = TrainConfig(steps=1, batch_size=1, lr=1e-3)
-    assert use_checkpointing(auto, "cuda", CHECKPOINT_ABOVE_PARAMS)
-    assert not use_checkpointing(auto, "cuda", 135_000_000)
-    assert not use_checkpointing(auto, "cpu", 10 * CHECKPOINT_ABOVE_PARAMS)
-    assert use_checkpointing(TrainConfig(steps=1, batch_size=1, lr=1e-3, gradient_checkpointing="on"), "cpu", 1)
+    phi3 = KNOWN["phi-3-mini"]
+    quick = predict(phi3, Setting("lora", seq=512, batch=8, rank=16)).gb()
+    full = predict(phi3, Setting("lora", seq=512, batch=16, rank=16)).gb()
+    assert not use_checkpointing(auto, "cuda", quick, 80.0) and use_checkpointing(auto, "cuda", full, 24.0)
+    assert not use_checkpointing(auto, "cpu", full, 24.0)  # a CPU's memory is not sized this way
+    assert not use_checkpointing(auto, "cuda", None, None)
+    assert use_checkpointing(TrainConfig(steps=1, batch_size=1, lr=1e-3, gradient_checkpointing="on"), "cpu")
     with pytest.raises(ValueError, match="gradient_checkpointing 'maybe'"):
-        use_checkpointing(TrainConfig(steps=1, batch_size=1, lr=1e-3, gradient_checkpointing="maybe"), "cuda", 1)
+        use_checkpointing(TrainConfig(steps=1, batch_size=1, lr=1e-3, gradient_checkpointing="maybe"), "cuda")
 
 
 def test_running_out_of_memory_says_at_what_batch_and_sequence(tiny_llama: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -401,3 +407,87 @@ def test_training_without_autocast_copies_trains_the_same_steps(tiny_llama: Path
     (held, w1), (cast, w2) = runs
     assert held == cast
     assert all(torch.equal(w1[n], w2[n]) for n in w1)
+
+
+def test_the_stopping_rule_reads_only_the_epoch_losses() -> None:
+    from dataclasses import replace
+
+    from harness.training import stop_reason
+
+    rule = TrainConfig(steps=None, epochs=20, batch_size=4, lr=1e-3, stop="fit", fit_loss=0.05, plateau=0.05,
+                       patience=3, min_epochs=3)
+    assert stop_reason(rule, [0.01, 0.01]) is None  # not before min_epochs
+    assert stop_reason(rule, [2.0, 0.5, 0.05]) == "fit"
+    assert stop_reason(rule, [2.0, 0.5, 0.2]) is None
+    # three epochs in a row, none 5% below the best before it (0.40): it stopped learning
+    assert stop_reason(rule, [2.0, 0.40, 0.39, 0.395, 0.385]) == "plateau"
+    assert stop_reason(rule, [2.0, 0.40, 0.39, 0.395, 0.37]) is None  # 0.37 is 5% below 0.39
+    assert stop_reason(replace(rule, stop="budget"), [2.0, 0.5, 0.01]) is None
+
+
+@pytest.mark.parametrize("four_bit", [False, True], ids=["lora", "qlora"])
+def test_training_stops_when_it_fits_and_runs_to_the_cap_when_it_never_does(tiny_llama: Path, four_bit: bool) -> None:
+    """LoRA and QLoRA follow the same rule: a threshold the loss crosses stops training at that epoch's end; one
+    it never reaches (0) runs every planned step, and one that never learns (lr 0) stops on the plateau."""
+    ref, dev = resolve_model(str(tiny_llama)), resolve_device("cpu")
+    tok = load_tokenizer(ref)
+    examples = [(closed_book("S", f"Who supplies KP-{i}?"), f"Supplier number {i} does.") for i in range(4)]
+
+    def run(lr: float = 5e-3, **rule: float):  # noqa: ANN202
+        cfg = TrainConfig(steps=None, epochs=12, batch_size=4, lr=lr, r=8, alpha=16, warmup_steps=1, stop="fit",
+                          min_epochs=3, **rule)  # 4 examples at batch 4: one step an epoch
+        model = attach_lora(load_causal_lm(ref, dev, four_bit=four_bit), cfg, quantized=four_bit, seed=0)
+        return train(model, tok, examples, cfg, seed=0, device="cpu")
+
+    never = run(fit_loss=0.0, patience=100)
+    assert (never.stop, never.steps, never.epochs) == ("cap", 12, 12.0)
+    threshold = never.losses[5]  # the loss at the end of epoch 6: a rule at that level stops there
+    fit = run(fit_loss=threshold, patience=100)
+    assert fit.stop == "fit" and fit.steps == fit.epochs == 6 and fit.losses == never.losses[:6]
+    assert fit.seconds_per_step == pytest.approx(fit.seconds / 6)
+    assert "stopped after 6 steps (fit)" in fit.budget
+    still = run(fit_loss=0.0, lr=0.0)
+    assert still.stop == "plateau" and still.steps == 4  # 3 stale epochs after the first: from epoch 4
+
+
+def test_a_trained_cell_records_why_and_when_training_stopped(tmp_path: Path, tiny_llama: Path,
+                                                               fresh_cache: Path) -> None:
+    from harness.results import read_run
+    from harness.run import run_matrix
+    from test_matrix import options
+
+    opts = options(tiny_llama, tmp_path / "run", ["lora", "qlora"])
+    run_matrix(opts)
+    frame, _, manifest = read_run(tmp_path / "run")
+    for _, row in frame.iterrows():  # the smoke profile's cap (2 epochs of 8 items at batch 4) comes first
+        assert row["train_stop"] == "cap" and row["train_epochs"] == 2.0 and row["train_steps"] == 4
+        assert row["train_seconds_per_step"] == pytest.approx(row["train_seconds"] / 4)
+        assert len(row["train_epoch_losses"].split()) == 2
+    assert manifest["profile"]["train"]["stop"] == "fit"
+
+
+def test_a_phi3_sized_model_trains_at_its_published_rate_and_the_embedded_one_at_its_own(tmp_path: Path) -> None:
+    import json
+
+    from harness.profiles import get_profile
+    from harness.recipes import RECIPES, fit_to_model, model_params
+    from harness.sizing import KNOWN
+
+    quick = get_profile("quick")
+    folder = tmp_path / "phi3"
+    folder.mkdir()
+    phi3 = KNOWN["phi-3-mini"]
+    (folder / "config.json").write_text(json.dumps({
+        "model_type": "phi3", "hidden_size": phi3.hidden, "num_hidden_layers": phi3.layers,
+        "num_attention_heads": phi3.heads, "num_key_value_heads": phi3.kv_heads,
+        "intermediate_size": phi3.intermediate, "vocab_size": phi3.vocab}))
+    params = model_params(str(folder))
+    assert 3.7e9 < params < 3.9e9
+    fitted = fit_to_model(quick, params)
+    for strategy in ("lora", "qlora", "raft"):
+        cfg = fitted.train_config(strategy)
+        assert cfg.lr == 3e-4 and "torchtune recipes/configs/phi3/mini_lora_single_device.yaml" in cfg.lr_source
+        assert cfg.lr != quick.train_config(strategy).lr
+    assert fit_to_model(quick, 134_515_008.0) == quick  # the embedded model keeps the settings chosen for it
+    assert fit_to_model(quick, None) == quick
+    assert [r.lr for r in RECIPES] == [None, 2e-4, 3e-4, 3e-4] and all(r.source for r in RECIPES)

@@ -20,8 +20,12 @@ from harness.retrieval import RETRIEVER_VERSION
 from harness.strategies import STRATEGIES
 from harness.strategies.base import examples_of
 
-CELL_FORMAT = 4  # bump when a change makes cached cells incomparable with new ones (4: strategy flags in rows)
-TRAIN_FORMAT = 3  # bump when the training loop changes what an adapter learns (3: LoRA init seeded per cell)
+# bump when a change makes cached cells incomparable with new ones (4: strategy flags in rows; 5: a cell's key
+# holds only its own training settings, so a change of the training rule re-runs only the cells it trains)
+CELL_FORMAT = 5
+# bump when the training loop changes what an adapter learns (3: LoRA init seeded per cell; 4: the stopping
+# rule, and the hardware in the key)
+TRAIN_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,12 @@ def _strategy_fingerprint(name: str) -> dict[str, Any]:
     return fields
 
 
+def _hardware(device: DeviceInfo) -> list[str]:
+    """What a measured cost depends on: the device kind, its dtype, and which CPU model or GPU it is (a time
+    measured on another machine is not this machine's: the cell is measured again)."""
+    return [device.device, device.dtype, device.name]
+
+
 def _hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
@@ -65,8 +75,18 @@ def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mod
         "format": TRAIN_FORMAT, "scenario": scenario.name, "files": files, "system": scenario.spec.system_prompt,
         "train_size": scenario.sizes(profile.name).train, "strategy": fp,
         "train": dataclasses.asdict(profile.train_config(strategy)), "raft": sources if with_sources else [],
-        "model": model.identity, "seed": seed, "device": [device.device, device.dtype],
+        "model": model.identity, "seed": seed, "device": _hardware(device),
     })
+
+
+def _profile_for(profile: RunProfile, strategy: str) -> dict[str, Any]:
+    """The profile as one cell depends on it: its own training settings, if it trains, and no one else's (a
+    cell that reuses an adapter depends on that adapter's training through its dependency's key)."""
+    prof = dataclasses.asdict(profile)
+    del prof["train"], prof["train_overrides"]
+    if STRATEGIES.get(strategy).train:
+        prof["train"] = dataclasses.asdict(profile.train_config(strategy))
+    return prof
 
 
 def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, model: ModelRef, seed: int,
@@ -78,10 +98,10 @@ def cell_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mode
         "scenario_files": scenario.file_hashes,
         "sizes": scenario.sizes(profile.name).model_dump(),
         "strategy": _strategy_fingerprint(strategy),
-        "profile": dataclasses.asdict(profile),
+        "profile": _profile_for(profile, strategy),
         "model": model.identity,
         "seed": seed,
-        "device": [device.device, device.dtype],
+        "device": _hardware(device),
         # resolved: "auto" answers in bf16 on one CPU and in fp32 on another
         "answer_precision": answer_precision(profile.answer_precision, device),
         "deps": dep_keys,
