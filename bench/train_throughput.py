@@ -2,7 +2,8 @@
 
 Same model (the embedded SmolLM2-135M-Instruct), same LoRA settings, same examples in the same
 number of optimizer steps at batch 8 with dynamic padding, same machine, same process, one after
-the other. Prints tokens/s (non-padding tokens over the wall time of the steps) and the final loss
+the other. Prints tokens/s (the examples' non-padding tokens over the wall time of the steps: harness computes
+the shared system prompt once per micro-batch, so its own computed-token rate is lower) and the final loss
 of each, the median over --repeats runs, and the ratio. Run: python bench/train_throughput.py
 """
 
@@ -22,28 +23,28 @@ def examples(scenario: str, n: int) -> list[tuple[list[dict[str, str]], str]]:
     return [(closed_book(sc.spec.system_prompt, t.instruction), t.response) for t in sc.train_for("full")[:n]]
 
 
-def run_harness(ref: Any, tok: Any, data: list, cfg: Any, autocast: str) -> tuple[float, float]:
+def run_harness(ref: Any, tok: Any, data: list, cfg: Any, autocast: str, device: Any) -> tuple[float, float]:
     from dataclasses import replace
 
-    from harness.models import load_causal_lm, resolve_device
+    from harness.models import load_causal_lm
     from harness.training import attach_lora, train
 
     cfg = replace(cfg, autocast=autocast)
-    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False)
-    stats = train(model, tok, data, cfg, seed=0, device="cpu")
-    return stats.tokens_per_s, statistics.fmean(stats.losses[-4:])
+    model = attach_lora(load_causal_lm(ref, device), cfg, quantized=False)
+    stats = train(model, tok, data, cfg, seed=0, device=device.device)
+    return stats.example_tokens_per_s, statistics.fmean(stats.losses[-4:])
 
 
-def run_trainer(ref: Any, tok: Any, data: list, cfg: Any, bf16: bool) -> tuple[float, float]:
+def run_trainer(ref: Any, tok: Any, data: list, cfg: Any, bf16: bool, device: Any) -> tuple[float, float]:
     """The baseline: transformers.Trainer + peft, full-sequence loss from the model, dynamic padding."""
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    from harness.models import load_causal_lm, resolve_device
+    from harness.models import load_causal_lm
     from harness.training import _collate, attach_lora, encode_example
 
     encoded = [encode_example(tok, m, r, cfg.max_length) for m, r in data]
-    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False)
+    model = attach_lora(load_causal_lm(ref, device), cfg, quantized=False)
     losses: list[float] = []
     tokens = [0]
 
@@ -59,7 +60,7 @@ def run_trainer(ref: Any, tok: Any, data: list, cfg: Any, bf16: bool) -> tuple[f
 
     args = TrainingArguments(output_dir="/tmp/harness-bench-trainer", per_device_train_batch_size=cfg.batch_size,
                              max_steps=cfg.steps, learning_rate=cfg.lr, warmup_steps=cfg.warmup_steps,
-                             logging_steps=1, save_strategy="no", report_to=[], bf16=bf16, use_cpu=True,
+                             logging_steps=1, save_strategy="no", report_to=[], bf16=bf16, use_cpu=device.device == "cpu",
                              dataloader_num_workers=0, seed=0, disable_tqdm=True, remove_unused_columns=False)
     trainer = Trainer(model=model, args=args, train_dataset=encoded, data_collator=collate, callbacks=[Collect()])
     torch.manual_seed(0)
@@ -74,7 +75,7 @@ def main() -> None:
 
     from dataclasses import replace
 
-    from harness.models import cpu_has_bf16, load_tokenizer, resolve_model
+    from harness.models import bf16_native, load_tokenizer, resolve_device, resolve_model
     from harness.profiles import PROFILES
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,6 +83,8 @@ def main() -> None:
     p.add_argument("--examples", type=int, default=24)
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto: the GPU where there is one, else the CPU")
     a = p.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     ref = resolve_model("embedded")
@@ -89,12 +92,13 @@ def main() -> None:
     data = examples(a.scenario, a.examples)
     # the quick profile's LoRA settings (r 16 on every linear projection, lr 2e-3, no dropout), fewer steps
     cfg = replace(PROFILES["quick"].train, steps=a.steps, epochs=None, batch_size=8)
-    bf16 = cpu_has_bf16()
+    device = resolve_device(a.device)
+    bf16 = bf16_native(device.device)
     runs: dict[str, list[tuple[float, float]]] = {}
-    configs = [("trainer+peft fp32", lambda: run_trainer(ref, tok, data, cfg, False))]
+    configs = [("trainer+peft fp32", lambda: run_trainer(ref, tok, data, cfg, False, device))]
     if bf16:
-        configs.append(("trainer+peft bf16 autocast", lambda: run_trainer(ref, tok, data, cfg, True)))
-    configs.append(("harness (auto)", lambda: run_harness(ref, tok, data, cfg, "auto")))
+        configs.append(("trainer+peft bf16 autocast", lambda: run_trainer(ref, tok, data, cfg, True, device)))
+    configs.append(("harness (auto)", lambda: run_harness(ref, tok, data, cfg, "auto", device)))
     print(f"LoRA r {cfg.r}, alpha {cfg.alpha}, dropout {cfg.dropout}, lr {cfg.lr}, batch {cfg.batch_size}, "
           f"{cfg.steps} steps, torch threads {torch.get_num_threads()}", flush=True)
     for r in range(a.repeats):

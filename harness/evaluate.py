@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from typing import Any
 
 from harness.cell import CellTask, Context, Example, Strategy
 from harness.data import Document, EvalItem, TrainItem
+from harness.citations import citation_scores
+from harness.faithfulness import split_claims
 from harness.generation import PromptStates, generate
 from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
@@ -26,6 +29,7 @@ from harness.scorers.business_flow import stated_action
 from harness.slices import slice_of
 
 TRAIN_SAMPLE = 24  # training items answered for train_accuracy (the first N of the profile's slice)
+KB_PER_CLAIM, KB_PASSAGES = 2, 8  # knowledge-base evidence of an item without gold documents (_Set.knowledge)
 N_ITEMS = {"eval": "n_items", "update": "n_items_updated", "train": "n_items_train"}
 
 
@@ -40,11 +44,6 @@ def as_question(item: TrainItem, scorer: Scorer) -> EvalItem:
     if "expected_fields" in scorer.requires and not question.expected_fields:
         fill["expected_fields"] = stated_action(item) or {}
     return question.model_copy(update=fill) if fill else question
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 def _mean(values: list[float | None]) -> float:
@@ -73,12 +72,24 @@ class _Set:
         else:
             self.convs = [closed_book(system, i.question) for i in self.items]
 
-    def evidence(self, retrieval: bool) -> list[list[str]]:
-        """What the strategy saw (retrieved passages), or for closed book the gold documents."""
-        if retrieval:
-            return [[r.chunk.text for r in rs] for rs in self.retrieved]
+    def shown(self) -> list[list[str]]:
+        """The passages a retrieving strategy was shown, per item."""
+        return [[r.chunk.text for r in rs] for rs in self.retrieved]
+
+    def knowledge(self, index: Any) -> list[list[str]]:
+        """The same evidence for every strategy: the item's gold documents where it names them, else the
+        corpus passages its answer's claims retrieve best (KB_PER_CLAIM each, at most KB_PASSAGES)."""
         docs = {d.id: d for d in self.corpus}
-        return [[passage(docs[g]) for g in i.gold_doc_ids if g in docs] for i in self.items]
+        out = []
+        for item, answer in zip(self.items, self.answers):
+            gold = [passage(docs[g]) for g in item.gold_doc_ids if g in docs]
+            if gold or index is None:
+                out.append(gold)
+                continue
+            claims = [c for c, _ in split_claims(answer)] or [answer]
+            found = [r.chunk.text for rs in index.search_many(claims, KB_PER_CLAIM) for r in rs]
+            out.append(list(dict.fromkeys(found))[:KB_PASSAGES])
+        return out
 
 
 def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
@@ -119,10 +130,12 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
             s.answers, s.states = answers.texts, answers.prompt_states
     out["infer_peak_memory_mb"] = mem.peak_mb
     out["infer_reserved_memory_mb"] = mem.reserved_mb
+    out["infer_allocated_memory_mb"] = mem.allocated_mb
+    out["cuda_context_mb"] = mem.context_mb
     out["infer_memory_kind"] = mem.kind
     out["infer_seconds"] = mem.seconds
-    out["seconds_per_answer"] = statistics.fmean(seconds)
-    out["seconds_per_answer_p95"] = _p95(seconds)
+    out["seconds_per_answer"] = statistics.fmean(seconds)  # throughput: a batch's time shared by its items
+    out.update(_latency(model, ctx, sets[0], system, retrieval, indexes.get("eval"), prof, task.precision))
     if retrieval:
         index = indexes["eval"]
         out["index_seconds"], out["index_mb"] = index.build_seconds, index.size_mb
@@ -142,12 +155,17 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
         s.scores = [dict(scorer(a, i)) for a, i in zip(s.answers, s.items)]
 
     main = sets[0]
-    _faithfulness(main, retrieval, ctx, out)
+    # the knowledge base for items without gold documents is searched for every strategy alike
+    kb_index = (indexes.get("eval") or ctx.index(scenario.name, "eval", main.corpus, prof.chunk_tokens,
+                                                 prof.chunk_overlap)) if any(not i.gold_doc_ids for i in main.items) else None
+    _faithfulness(main, retrieval, ctx, out, kb_index)
     _correctness(main, ctx)
     if retrieval:
         _retrieval_quality(main, prof.top_k)
+        _citations(main, ctx)
     _mc_accuracy(model, main, ctx, system, out, task.precision)
     out["answer_precision"] = task.precision
+    out["scorer"] = scorer.name
 
     for s in sets + ([train_set] if train_set else []):
         keys = ["accuracy"] if s.label == "train" else list(s.scores[0])
@@ -157,6 +175,29 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
     _per_slice(sets, trained_on, out)
     out["samples"] = [_sample(s, n) for s in sets + ([train_set] if train_set else []) for n in range(len(s.items))]
     return out
+
+
+def _latency(model: Any, ctx: Context, s: _Set, system: str, retrieval: bool, index: Any, prof: Any,
+             precision: str) -> dict[str, float]:
+    """A user's wait: the first `latency_sample` eval questions asked one at a time, each timed from the
+    question to its whole answer (retrieval included), as a request would be served; p50 and p95 of them.
+    The answers are not scored: the batched answers are the cell's (the same greedy decoding)."""
+    import numpy as np
+
+    waits = []
+    for item in s.items[:prof.latency_sample]:
+        start = time.perf_counter()
+        if retrieval:
+            hits = index.search_many([item.question], prof.top_k)[0]
+            conv = with_sources(system, item.question, [(r.chunk.id, r.chunk.text) for r in hits], prof.source_form)
+        else:
+            conv = closed_book(system, item.question)
+        generate(model, ctx.tokenizer(), [conv], prof.max_new_tokens, 1, no_repeat_ngram=prof.no_repeat_ngram,
+                 precision=precision)
+        waits.append(time.perf_counter() - start)
+    if not waits:
+        return {"latency_p50_s": math.nan, "latency_p95_s": math.nan}
+    return {"latency_p50_s": float(np.percentile(waits, 50)), "latency_p95_s": float(np.percentile(waits, 95))}
 
 
 def _per_slice(sets: list[_Set], trained_on: list[TrainItem], out: dict[str, Any]) -> None:
@@ -172,14 +213,32 @@ def _per_slice(sets: list[_Set], trained_on: list[TrainItem], out: dict[str, Any
             out[f"n_items_{metric.slice}"] = len(values)
 
 
-def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any]) -> None:
+def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any], kb_index: Any) -> None:
+    """faithfulness against the knowledge base, the same evidence for every strategy; groundedness against the
+    passages a retrieving strategy was shown (closed-book cells were shown none: not measured)."""
     judge = ctx.faithfulness()
     questions = [i.question for i in s.items]
-    results = judge.score_many(questions, s.answers, s.evidence(retrieval))
+    results = judge.score_many(questions, s.answers, s.knowledge(kb_index))
     for sc, extra, (value, claims) in zip(s.scores, s.extra, results):
         sc["faithfulness"] = None if value is None or math.isnan(value) else value
         extra["claims"] = claims
+    if retrieval:
+        for sc, (value, _) in zip(s.scores, judge.score_many(questions, s.answers, s.shown())):
+            sc["groundedness"] = None if value is None or math.isnan(value) else value
     out["faithfulness_method"] = judge.method
+
+
+def _citations(s: _Set, ctx: Context) -> None:
+    """Whether each answer cites the sources it was shown, and whether what it cites supports it."""
+    checker = ctx.claim_checker()
+    for sc, extra, answer, rs in zip(s.scores, s.extra, s.answers, s.retrieved):
+        found = citation_scores(answer, [(r.chunk.id, r.chunk.text) for r in rs], checker)
+        sc["citation_rate"], sc["citation_precision"] = found["citation_rate"], _none(found["citation_precision"])
+        extra["cited_ids"] = found["cited_ids"]
+
+
+def _none(value: float) -> float | None:
+    return None if math.isnan(value) else value
 
 
 def _correctness(s: _Set, ctx: Context) -> None:
@@ -196,7 +255,7 @@ def _retrieval_quality(s: _Set, k: int) -> None:
     docs = {d.id: d for d in s.corpus}
     for item, rs, sc in zip(s.items, s.retrieved, s.scores):
         if not item.gold_doc_ids:  # a free-form item without gold documents: retrieval is not measured on it
-            sc.update(hit_at_k=None, context_recall=None, context_precision=None)
+            sc.update(hit_at_k=None, gold_recall_at_k=None, context_recall=None, context_precision=None)
             continue
         gold = [passage(docs[g]) for g in item.gold_doc_ids if g in docs]
         sc.update(retrieval_scores([r.chunk.doc_id for r in rs], [r.chunk.text for r in rs], item.gold_doc_ids,

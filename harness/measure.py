@@ -1,6 +1,8 @@
 """Peak memory and timers, labelled by kind so nobody mistakes CPU RSS for GPU memory.
 
-CUDA: torch.cuda.max_memory_allocated / reserved, reset at the start of a phase.
+CUDA: the allocator's cache emptied and its peaks reset at the start of a phase (so a phase never inherits
+an earlier one's pool); `peak_mb` is what a card must hold, the peak reserved plus the CUDA context, and
+the peak allocated is kept beside it.
 CPU: the process's peak resident set (VmHWM), reset through /proc/self/clear_refs where Linux
 allows it; where it does not, the lifetime peak (ru_maxrss) is reported and labelled so.
 """
@@ -95,8 +97,10 @@ class PeakMemory:
     """Filled when the `track_peak_memory` block ends."""
 
     kind: str  # "cuda" or "cpu_rss" (or "cpu_rss_lifetime" where the peak could not be reset)
-    peak_mb: float = float("nan")
+    peak_mb: float = float("nan")  # CPU: peak resident set; CUDA: peak reserved + context (what a card holds)
     reserved_mb: float = float("nan")
+    allocated_mb: float = float("nan")  # CUDA: the peak of live tensors
+    context_mb: float = float("nan")  # CUDA: device memory in use beyond the allocator's (context, kernels)
     seconds: float = float("nan")
     extra: dict[str, float] = field(default_factory=dict)
 
@@ -108,8 +112,10 @@ def track_peak_memory(device: str) -> Iterator[PeakMemory]:
         import torch
 
         torch.cuda.synchronize()
+        torch.cuda.empty_cache()  # the pool an earlier phase left is not this phase's
         torch.cuda.reset_peak_memory_stats()
-        out = PeakMemory(kind="cuda")
+        free, total = torch.cuda.mem_get_info()
+        out = PeakMemory(kind="cuda", context_mb=max(0.0, (total - free - torch.cuda.memory_reserved()) / 2**20))
     else:
         out = PeakMemory(kind="cpu_rss" if _reset_rss_peak() else "cpu_rss_lifetime")
     start = time.perf_counter()
@@ -120,8 +126,9 @@ def track_peak_memory(device: str) -> Iterator[PeakMemory]:
             import torch
 
             torch.cuda.synchronize()
-            out.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+            out.allocated_mb = torch.cuda.max_memory_allocated() / 2**20
             out.reserved_mb = torch.cuda.max_memory_reserved() / 2**20
+            out.peak_mb = out.reserved_mb + out.context_mb
         else:
             hwm = _vm_hwm_mb()
             out.peak_mb = hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -35,8 +35,8 @@ class Metric:
     key: str = ""  # the per-item score key in samples.jsonl (default: the name)
     higher_is_better: bool = True
     digits: int = 2
-    interval: bool = False  # a 95% bootstrap interval over items: <name>_ci_low / <name>_ci_high
-    compared: bool = False  # paired bootstrap tests between strategies (comparisons.parquet)
+    interval: bool = False  # a 95% interval over items (Clopper-Pearson for 0/1, BCa else): <name>_ci_low / _ci_high
+    compared: bool = False  # paired tests between strategies (exact McNemar or sign-flip; comparisons.parquet)
     short: str = ""  # its header in the terminal summary and a column of the report's evidence table ('' = neither)
     report: str = ""  # its header in the report's evidence table
     display: Literal["num", "ci", "gb", "min"] = "num"  # how the report writes it: value, value [CI], GB, minutes
@@ -123,22 +123,31 @@ for _m in (
            interval=True, compared=True, short="acc_updated", report="after update"),
     Metric("train_accuracy", "accuracy on own training items", "quality", "train", key="accuracy", interval=True,
            short="train_acc", report="on own training items"),
-    Metric("faithfulness", "faithfulness", "quality", "eval", interval=True, compared=True, short="faithful",
-           report="faithfulness"),
+    Metric("faithfulness", "faithfulness: share of claims the knowledge base supports (the same evidence for every "
+           "strategy)", "quality", "eval", interval=True, compared=True, short="faithful", report="faithfulness"),
+    Metric("groundedness", "groundedness: share of claims the passages shown to a retrieving strategy support",
+           "quality", "eval", interval=True, compared=True, short="grounded", report="groundedness"),
     Metric("answer_correctness", "answer correctness against the reference (ragas FactualCorrectness F1; --judge only)",
            "quality", "eval", interval=True, compared=True),
     Metric("mc_accuracy", "multiple-choice accuracy (lm-eval acc: summed log-likelihood)", "quality", "eval",
            interval=True, compared=True, short="mc_acc", report="MC accuracy"),
     Metric("mc_accuracy_norm", "multiple-choice accuracy, length-normalised (lm-eval acc_norm)", "quality", "eval",
            interval=True, compared=True, short="mc_norm", report="MC acc_norm"),
-    Metric("hit_at_k", "hit@k (a gold document among the retrieved)", "retrieval", "eval", short="hit_at_k",
+    Metric("hit_at_k", "hit@k (any gold document among the retrieved)", "retrieval", "eval", short="hit_at_k",
            report="hit@k"),
-    Metric("train_seconds", "training time (s)", "cost", higher_is_better=False, digits=0, short="train_s",
+    Metric("gold_recall_at_k", "gold recall@k (share of an item's gold documents among the retrieved)",
+           "retrieval", "eval", short="gold_rec", report="gold recall@k"),
+    Metric("train_seconds", "training time to fit (s)", "cost", higher_is_better=False, digits=0, short="train_s",
            report="training", display="min"),
-    Metric("peak_memory_mb", "peak memory (MB)", "cost", higher_is_better=False, digits=0, short="peak_mb",
+    Metric("peak_memory_mb", "peak memory (MB): CPU resident set of the cell's own process; on CUDA what a card "
+           "must hold (peak reserved + CUDA context)", "cost", higher_is_better=False, digits=0, short="peak_mb",
            report="peak memory", display="gb"),
-    Metric("seconds_per_answer", "seconds per answer", "cost", higher_is_better=False, short="s/answer",
-           report="s/answer"),
+    Metric("seconds_per_answer", "seconds per answer in a batch (throughput: a batch's time over its items)", "cost",
+           higher_is_better=False, short="s/answer", report="s/answer (batched)"),
+    Metric("latency_p95_s", "a request's wait, 95th percentile (questions asked one at a time, retrieval included)",
+           "cost", higher_is_better=False, short="p95_wait", report="wait p95 (s)"),
+    Metric("latency_p50_s", "a request's wait, median (questions asked one at a time, retrieval included)", "cost",
+           higher_is_better=False),
     # accuracy per slice (harness.slices): is the score generalisation, or recall of what was trained?
     Metric("accuracy_seen", "accuracy on items one training response states whole", "quality", "eval",
            key="accuracy", slice="seen"),
@@ -149,30 +158,45 @@ for _m in (
     Metric("accuracy_changed", "accuracy on update items whose answer changed", "quality", "update",
            key="accuracy", slice="changed"),
     # the scorers' sub-metrics (NaN where a scenario's scorer does not produce them)
-    Metric("fact_recall", "share of required facts stated", "quality", "eval"),
+    Metric("fact_recall", "share of required facts stated (a hedged fact not counting)", "quality", "eval"),
+    Metric("hedge_rate", "share of answers naming more candidates of a fact's kind than asked (no credit)",
+           "quality", "eval", higher_is_better=False),
     Metric("term_accuracy", "house terms used, no forbidden synonym", "quality", "eval"),
     Metric("json_valid_rate", "share of answers with a JSON object", "quality", "eval"),
     Metric("field_accuracy", "share of expected JSON fields right", "quality", "eval"),
     Metric("token_f1", "token F1 against the reference", "quality", "eval"),
     Metric("rouge_l", "ROUGE-L F1 against the reference", "quality", "eval"),
+    Metric("citation_rate", "share of answers citing at least one of the sources they were shown", "retrieval",
+           "eval", short="cites", report="cites"),
+    Metric("citation_precision", "share of cited sources that support what they are cited for", "retrieval", "eval"),
     Metric("context_recall", "gold passages matched by a retrieved one (ragas)", "retrieval", "eval"),
     Metric("context_precision", "average precision of the retrieved passages (ragas)", "retrieval", "eval"),
     # what training and answering cost, measured
     Metric("train_tokens_per_s", "training tokens per second", "training"),
     Metric("train_steps", "optimizer steps", "training", digits=0),
+    Metric("train_epochs", "passes over the training set (until the stopping rule ended training)", "training",
+           digits=1),
+    Metric("train_seconds_per_step", "seconds per optimizer step", "cost", higher_is_better=False),
     Metric("train_loss_first", "loss at the first step", "training", higher_is_better=False, digits=3),
     Metric("train_loss_last", "loss at the last step", "training", higher_is_better=False, digits=3),
     Metric("trainable_params", "trainable parameters", "training", digits=0),
     Metric("total_params", "parameters", "training", digits=0),
     Metric("train_peak_memory_mb", "peak memory while training (MB)", "cost", higher_is_better=False, digits=0),
     Metric("infer_peak_memory_mb", "peak memory while answering (MB)", "cost", higher_is_better=False, digits=0),
-    # CUDA only (NaN on a CPU): the allocator's reserved peak, what a card must hold beyond the allocated one
+    # CUDA only (NaN on a CPU): the allocator's reserved and allocated peaks, and the context beside them
     Metric("peak_reserved_memory_mb", "peak CUDA memory reserved (MB)", "cost", higher_is_better=False, digits=0),
+    Metric("peak_allocated_memory_mb", "peak CUDA memory allocated to tensors (MB)", "cost", higher_is_better=False,
+           digits=0),
+    Metric("train_allocated_memory_mb", "peak CUDA memory allocated while training (MB)", "cost",
+           higher_is_better=False, digits=0),
+    Metric("infer_allocated_memory_mb", "peak CUDA memory allocated while answering (MB)", "cost",
+           higher_is_better=False, digits=0),
+    Metric("cuda_context_mb", "CUDA context and other device memory beyond the allocator (MB)", "cost",
+           higher_is_better=False, digits=0),
     Metric("train_reserved_memory_mb", "peak CUDA memory reserved while training (MB)", "cost",
            higher_is_better=False, digits=0),
     Metric("infer_reserved_memory_mb", "peak CUDA memory reserved while answering (MB)", "cost",
            higher_is_better=False, digits=0),
-    Metric("seconds_per_answer_p95", "seconds per answer, 95th percentile", "cost", higher_is_better=False),
     Metric("infer_seconds", "seconds answering", "cost", higher_is_better=False),
     Metric("index_seconds", "seconds to build the retrieval index", "cost", higher_is_better=False),
     Metric("index_mb", "retrieval index size (MB)", "cost", higher_is_better=False),

@@ -16,18 +16,27 @@ def closed_book(system: str, question: str) -> list[Message]:
 # system instruction restated after the question it follows the instruction more often.
 # Chosen on the train split (bench/decoding.py), recorded in the profile and the manifest.
 SOURCE_FORMS = ("sources_first", "question_first", "instruction_last")
+# every prompt with sources asks for the ids it used (harness.citations measures whether answers do)
+CITE = "After your answer, give the ids of the sources you used in square brackets, like [{example}]."
+
+
+def cite(ids: Sequence[str]) -> str:
+    """The citation a response ends with when it uses these sources: " [A] [B]" (RAFT's training targets)."""
+    return "".join(f" [{sid}]" for sid in ids)
 
 
 def with_sources(system: str, question: str, sources: Sequence[tuple[str, str]],
                  form: str = "sources_first") -> list[Message]:
-    """The retrieved passages, each tagged with its id so an answer can cite it, laid out as `form` says."""
+    """The retrieved passages, each tagged with its id so an answer can cite it, laid out as `form` says, and
+    the request to cite them."""
     listed = "\n".join(f"[{sid}] {text}" for sid, text in sources)
+    ask = CITE.format(example=sources[0][0] if sources else "id")
     if form == "sources_first":
-        user = f"Sources:\n{listed}\n\nUsing the sources above, answer: {question}"
+        user = f"Sources:\n{listed}\n\nUsing the sources above, answer: {question}\n{ask}"
     elif form == "question_first":
-        user = f"Question: {question}\n\nSources:\n{listed}\n\nAnswer the question above using these sources."
+        user = f"Question: {question}\n\nSources:\n{listed}\n\nAnswer the question above using these sources. {ask}"
     elif form == "instruction_last":
-        user = f"Sources:\n{listed}\n\nQuestion: {question}\n\nUsing the sources, do this: {system}"
+        user = f"Sources:\n{listed}\n\nQuestion: {question}\n\nUsing the sources, do this: {system}\n{ask}"
     else:
         raise ValueError(f"unknown source prompt form '{form}' (known: {', '.join(SOURCE_FORMS)})")
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]

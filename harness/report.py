@@ -24,29 +24,16 @@ from harness.errors import HarnessError
 from harness.faithfulness import CALIBRATION
 from harness.metrics import Metric, shown
 from harness.constraints import Constraints
-from harness.recommend import Recommendation, recommend
-from harness.results import read_comparisons, read_run
+from harness.recommend import KIND_WORDS, Recommendation, recommend
+from harness.results import read_run
 from harness.sizing import HEADROOM, KNOWN, Arch, Setting, gpu_for, predict
-from harness.views import matrix, slice_table, tradeoff_points
-
-# the smallest common GPU memory classes a measured CUDA peak fits in
-GPU_CLASSES = [(8, "an 8 GB GPU (e.g. RTX 4060)"), (16, "a 16 GB GPU (e.g. T4, RTX 4080)"),
-               (24, "a 24 GB GPU (e.g. L4, A10, RTX 4090)"), (48, "a 48 GB GPU (e.g. L40S, RTX 6000 Ada)"),
-               (80, "an 80 GB GPU (A100 80 GB, H100)"), (141, "a 141 GB GPU (H200)")]
-
+from harness.views import matrix, qlora_vs_lora, slice_table, tradeoff_points
 
 @dataclass
 class Chart:
     name: str
     title: str
     png: bytes
-
-
-def gpu_class(peak_gb: float) -> str:
-    for limit, label in GPU_CLASSES:
-        if peak_gb <= limit * 0.9:  # headroom for the CUDA context and fragmentation
-            return label
-    return "more than one GPU or a larger one"
 
 
 def _num(v: Any, digits: int = 2) -> str:
@@ -71,9 +58,16 @@ def _cell(row: Any, m: Metric) -> str:
 
 # ----------------------------------------------------------------------------- charts
 def charts(frame: Any) -> list[Chart]:
+    """The report's charts. Names come from users' files: drawn as plain text, never parsed as mathtext (a
+    scenario called "cost $x$" made matplotlib raise while drawing)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        return _charts(frame)
+
+
+def _charts(frame: Any) -> list[Chart]:
     import matplotlib.pyplot as plt
 
     out = []
@@ -134,7 +128,6 @@ class Report:
     manifest: dict[str, Any]
     constraints: Constraints
     recs: dict[str, Recommendation]
-    comparisons: Any
     charts: list[Chart]
     target: Arch | None = None  # the model the team will deploy (--target-model), for the sizing section
 
@@ -144,10 +137,9 @@ def build(run: Path, constraints: Constraints, target: Arch | None = None) -> Re
     if not (frame["status"] == "ok").any():
         raise HarnessError(f"--run {run}: no finished cell yet; nothing to report")
     recs = recommend(frame, samples, constraints)
-    comparisons = read_comparisons(run)
     model = manifest.get("model", {}).get("name", "?")
     return Report(f"Adapting {model}: RAG, LoRA, QLoRA or a hybrid?", run, frame, samples, manifest, constraints,
-                  recs, comparisons, charts(frame), target)
+                  recs, charts(frame), target)
 
 
 def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
@@ -170,22 +162,25 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
         for _, row in sub.iterrows():
             label = row["strategy"] + (f" (seed {row['seed']})" if sub["seed"].nunique() > 1 else "")
             rows.append([label] + [_cell(row, m) for m in shown()])
-        blocks: list[tuple[str, Any]] = [("p", f"Recommended: {rec.recommended}"
+        blocks: list[tuple[str, Any]] = [("p", f"Recommended: {rec.recommended} ({KIND_WORDS[rec.verdict]})"
                                           + (f"; runner-up: {rec.runner_up}." if rec.runner_up else "."))]
+        blocks.append(("p", rec.headline))
         blocks.append(("table", (["strategy"] + [m.report for m in shown()], rows)))
         blocks.append(("list", rec.rationale))
         if rec.flips:
             blocks.append(("p", "What would change the choice: " + "; ".join(rec.flips) + "."))
-        comp = r.comparisons
-        if len(comp):
-            sel = comp[(comp["scenario"] == name) & (comp["metric"] == "accuracy")
-                       & ((comp["a"] == rec.recommended) | (comp["b"] == rec.recommended))]
-            if len(sel):
-                blocks.append(("table", (["accuracy: A vs B", "mean A", "mean B", "difference", "paired p", "verdict"],
-                                         [[f"{c['a']} vs {c['b']}", _num(c["mean_a"]), _num(c["mean_b"]),
-                                           _num(c["diff"]), _num(c["p_value"], 3),
-                                           "significant" if c["significant"] else "within noise"]
-                                          for _, c in sel.iterrows()])))
+        if rec.comparisons:
+            blocks.append(("table", _comparison_table(rec)))
+        trained = sub[sub["train_seconds"].astype(float).fillna(0) > 0]
+        if len(trained):
+            blocks.append(("p", "Training, until each adapter fit its training split (the same rule for every "
+                                "strategy; time to fit is what a team pays, seconds per step what a step costs):"))
+            blocks.append(("table", (["strategy", "epochs", "steps", "stopped", "s/step", "time to fit"],
+                                     [[t["strategy"] + (" (lora's adapter)" if t.get("train_reused_from") else ""),
+                                       _num(t.get("train_epochs"), 1), _num(t.get("train_steps"), 0),
+                                       str(t.get("train_stop") or "–"), _num(t.get("train_seconds_per_step")),
+                                       f"{_num(float(t['train_seconds']) / 60, 1)} min"]
+                                      for _, t in trained.iterrows()])))
         slices = slice_table(r.frame[r.frame["scenario"] == name])
         if len(slices.columns) > 2:
             heads = [c for c in slices.columns if c not in ("scenario", "strategy")]
@@ -198,6 +193,16 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
 
     secs.append(("Charts", [("chart", c) for c in r.charts]))
     sizing: list[tuple[str, Any]] = [("list", _sizing(r))]
+    ratios = qlora_vs_lora(r.frame)
+    if len(ratios):
+        sizing += [("p", "QLoRA against LoRA, measured in this run (the received wisdom: ~30% slower a step, for less "
+                         "memory):"),
+                   ("table", (["scenario", "s/step LoRA", "s/step QLoRA", "ratio", "time to fit LoRA",
+                               "time to fit QLoRA", "ratio", "training peak ratio"],
+                              [[x["scenario"], _num(x["lora_s_per_step"]), _num(x["qlora_s_per_step"]),
+                                _num(x["step_ratio"]), f"{_num(x['lora_train_s'] / 60, 1)} min",
+                                f"{_num(x['qlora_train_s'] / 60, 1)} min", _num(x["time_ratio"]),
+                                _num(x["memory_ratio"])] for _, x in ratios.iterrows()]))]
     if r.target is not None:
         sizing += [("p", f"Predicted for {r.target.name} (harness size; GB, allocated):"), ("table", _target_table(r))]
     secs.append(("Hardware sizing", sizing))
@@ -216,6 +221,22 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
     return secs
 
 
+def _comparison_table(rec: Recommendation) -> tuple[list[str], list[list[str]]]:
+    """Every allowed strategy against the leader on the decision score: the numbers the verdict rests on."""
+    head = [f"vs {rec.leader} on {rec.quantity}", "items", f"{rec.leader}", "other", "other - leader [95% CI]",
+            "test", "p", "p (Holm)", "reads", f"non-inferior (margin {rec.margin:g})", "items for 80% power"]
+    rows = []
+    for c in rec.comparisons:
+        reads = f"{c['direction']}, " + ("measured" if c["separated"] else "not told apart")
+        ni = "–" if c["non_inferior"] is None else (
+            f"{'yes' if c['non_inferior'] else 'no'} (lower bound {c['ni_low']:+.2f})")
+        rows.append([c["other"], str(c["n_items"]), _num(c["leader_mean"]), _num(c["other_mean"]),
+                     f"{c['diff']:+.2f} [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]", c["test"], _num(c["p"], 3),
+                     _num(c["p_holm"], 3), reads, ni,
+                     "–" if c["items_needed"] is None or c["separated"] else str(c["items_needed"])])
+    return head, rows
+
+
 def _answered_in(frame: Any) -> str:
     """", answers in bfloat16": what the cells answered in, which on a bf16 CPU is not the weights' fp32; runs
     from before the answer_precision column say nothing."""
@@ -230,10 +251,11 @@ def _sizing(r: Report) -> list[str]:
         if c is None:
             continue
         line = (f"{name} / {rec.recommended}: peak memory {c['peak_gb']:.2f} GB ({c['memory_kind']}), "
-                f"training {c['train_hours'] * 60:.1f} min, {c['seconds_per_answer']:.2f} s per answer on "
+                f"training {c['train_hours'] * 60:.1f} min, a request's wait {c['latency_p95']:.2f} s (p95, one at a "
+                f"time; {c['seconds_per_answer']:.2f} s per answer in batches) on "
                 f"{r.manifest.get('device', {}).get('name')}.")
         if c["memory_kind"] == "cuda":
-            line += f" Fits {gpu_class(c['peak_gb'])}."
+            line += f" Fits {gpu_for(c['peak_gb'])}."
         else:
             line += (" Measured as CPU resident memory (the whole process: Python, libraries, fp32 weights): an "
                      "upper bound. Re-run with --device cuda to size a GPU from its measured VRAM peak.")
@@ -314,7 +336,7 @@ def _risks(r: Report) -> list[str]:
     for rec in r.recs.values():
         out += [f"{rec.scenario}: {c}" for c in rec.caveats]
         for c in rec.candidates:
-            if c["train_hours"] > 0 and not math.isnan(c["accuracy_updated"]) and not c["cites_sources"]:
+            if c["train_hours"] > 0 and not math.isnan(c["accuracy_updated"]) and not c["retrieves"]:
                 drop = c["accuracy"] - c["accuracy_updated"]
                 if drop > 0.1:
                     out.append(f"{rec.scenario}: {c['strategy']} answers from what it was trained on: after the "
@@ -329,8 +351,9 @@ def _risks(r: Report) -> list[str]:
         out.append(f"Faithfulness was judged by {method} through ragas; the judge's own errors are not measured here.")
     n = r.frame["n_items"].dropna()
     if len(n):
-        out.append(f"Each accuracy rests on {int(n.min())}–{int(n.max())} questions per cell: intervals are wide, "
-                   "and the decision treats differences within noise as ties.")
+        out.append(f"Each accuracy rests on {int(n.min())}–{int(n.max())} questions per cell: intervals are wide. "
+                   "A difference that is not significant is reported as not told apart, never as a tie; the "
+                   "evidence table says how many questions would tell them apart.")
     out.append(f"All figures are for one model ({r.manifest.get('model', {}).get('name')}); a larger model may rank "
                "strategies differently. Re-run harness on the model you will deploy.")
     return out
@@ -340,16 +363,22 @@ def _methodology(r: Report) -> list[str]:
     return [
         "Each strategy answered the same held-out questions; a scenario with a corpus update was answered again "
         "with the updated corpus and without retraining.",
-        "Accuracy: all required facts (normalised numbers and units), house terms, or JSON fields right; 95% "
-        "percentile bootstrap intervals over items; paired bootstrap p-values between strategies.",
+        "Accuracy: all required facts (normalised numbers and units), house terms, or JSON fields right. 95% "
+        "intervals: Clopper-Pearson for proportions, BCa bootstrap for continuous means. Paired tests between "
+        "strategies on the same items: exact McNemar for 0/1 scores, sign-flip permutation otherwise, with "
+        "Newcombe's (Clopper-Pearson based) or BCa intervals of the difference; Holm's correction over the "
+        "comparisons a verdict rests on.",
         "Faithfulness: share of an answer's claims supported by the evidence the strategy saw (retrieved passages, "
         "or the gold documents for closed-book answers). MC accuracy: lm-evaluation-harness log-likelihood over "
         "the reference and three wrong options.",
-        "Peak memory: torch.cuda.max_memory_allocated on GPU, peak resident memory on CPU, over training or "
+        "Peak memory: on a GPU what the card must hold (the allocator's peak reserved plus the CUDA context, the "
+        "cache emptied at each phase); on a CPU the peak resident memory of the cell's own process; over training or "
         "answering, whichever is higher. Training time: wall clock of the optimizer steps.",
-        "Decision rule: exclude what breaks a constraint (by its measured value); score accuracy (blended with the "
-        "accuracy after the update by how often data changes), faithfulness and cost; strategies within noise of "
-        "the leader tie, and the cheapest of the tie is recommended.",
+        "Decision rule: exclude what breaks a constraint (by its measured value); the decision score is accuracy "
+        "(blended with the accuracy after the update by how often data changes) plus faithfulness by its weight. "
+        "The leader is best only when every paired test against it is significant after Holm's correction; a "
+        "cheaper strategy is as good only when its interval's lower bound is above minus the margin "
+        f"({r.constraints.margin:g}); otherwise the verdict is inconclusive and says how many questions would decide.",
     ]
 
 

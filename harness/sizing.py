@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,12 +101,17 @@ def arch_from(name_or_path: str) -> Arch:
         raise HarnessError(f"--target-model {name_or_path}: not a known model ({', '.join(KNOWN)}) "
                            "nor a config.json or a folder holding one")
     try:
-        c = json.loads(path.read_text(encoding="utf-8"))
-        return Arch(path.parent.name or "model", c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"],
-                    c.get("num_key_value_heads") or c["num_attention_heads"], c["intermediate_size"],
-                    c["vocab_size"], bool(c.get("tie_word_embeddings", False)), c.get("head_dim"))
+        return arch_of(json.loads(path.read_text(encoding="utf-8")), path.parent.name or "model")
     except (ValueError, KeyError, TypeError) as exc:
         raise HarnessError(f"{path}: not a usable model config ({type(exc).__name__}: {exc})") from None
+
+
+def arch_of(config: Any, name: str = "model") -> Arch:
+    """The Arch of a config.json's contents, or of a loaded model's transformers config."""
+    c = config if isinstance(config, dict) else config.to_dict()
+    return Arch(name, c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"],
+                c.get("num_key_value_heads") or c["num_attention_heads"], c["intermediate_size"],
+                c["vocab_size"], bool(c.get("tie_word_embeddings", False)), c.get("head_dim"))
 
 
 @dataclass(frozen=True)
@@ -187,10 +193,15 @@ def table(arch: Arch, s: Setting) -> str:
     return "\n".join(lines)
 
 
+# common GPU memory classes, smallest first: the project's one card-fit rule (gpu_for) reads these
+GPU_CARDS = ((8, "an 8 GB card (RTX 4060)"), (16, "a 16 GB card (T4, V100-16GB)"),
+             (24, "a 24 GB card (L4, RTX 4090, A10G)"), (48, "a 48 GB card (L40S, A6000)"),
+             (80, "an 80 GB card (A100/H100 80GB)"), (141, "a 141 GB card (H200)"))
+
+
 def gpu_for(gb: float) -> str:
-    for size, name in ((16, "a 16 GB card (T4, V100-16GB)"), (24, "a 24 GB card (L4, RTX 4090, A10G)"),
-                       (48, "a 48 GB card (L40S, A6000)"), (80, "an 80 GB card (A100/H100 80GB)"),
-                       (141, "a 141 GB card (H200)")):
+    """The smallest common card that holds `gb` (predicted or measured) with HEADROOM to spare."""
+    for size, name in GPU_CARDS:
         if gb * HEADROOM <= size:
             return name
     return f"{math.ceil(gb * HEADROOM / 80)} x 80 GB cards (sharded)"

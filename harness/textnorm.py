@@ -75,5 +75,50 @@ def mentions(text: str, term: str) -> bool:
 
 
 def tokens(text: str) -> list[str]:
-    """Word tokens of the normalised text, for token-level overlap scores."""
+    """Word tokens of the normalised text (house units canonical, punctuation kept inside words)."""
     return re.findall(r"[\w·°-]+", normalize(text))
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD's official answer normalisation (lower case, punctuation, articles and extra whitespace removed),
+    after this module's normalize (units in one spelling): "Pellam Components." and "pellam components" are
+    the same answer, and so are "32 business days" and "32 working days"."""
+    text = normalize(text)
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def squad_tokens(text: str) -> list[str]:
+    """The tokens SQuAD's token F1 counts: its normalised text split on whitespace."""
+    return squad_normalize(text).split()
+
+
+# a product or part code: KP-8886, C-140, SKU-A12
+CODE = re.compile(r"\b[A-Z]{1,5}(?:-[A-Z]*\d+[A-Z0-9]*)+\b")
+# units a number may carry, general ones only (after normalize: "hours" is "h", "business days" "working days")
+UNITS = r"(?:working days|n·m|°c|°f|%|(?:days?|weeks?|months?|years?|h|min|minutes?|s|ms|seconds?|mg|g|kg|t|ml|l|mm|cm|m|km|" \
+        r"units|pages?|eur|usd|gbp|chf|kb|mb|gb|tb|v|kv|a|w|kw|kwh|mw|bar|psi|pa|kpa|hz|mhz|ghz|x|times|people|users)\b)"
+_UNIT_WORDS = UNITS
+# a number, or a list or range of numbers, and the unit after the last: "32 working days", "10, 25 or 32 days"
+_QUANTITY_LIST = re.compile(
+    r"(?<![\w.])(\d+(?:\.\d+)?(?:\s*(?:,|or|and|to|/|-)\s*(?:between\s+)?\d+(?:\.\d+)?)*)\s*(" + _UNIT_WORDS + r")\b")
+_NUMBER_ONLY = re.compile(r"\d+(?:\.\d+)?")
+
+
+def quantity(fact: str) -> tuple[str, str] | None:
+    """(number, unit) when the fact is one number and its unit ("32 working days" -> ("32", "working days"))."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(" + _UNIT_WORDS + r")", normalize(fact))
+    return (m.group(1), m.group(2)) if m else None
+
+
+def quantities(text: str, unit: str) -> set[str]:
+    """Every number the text states with `unit`, lists and ranges included ("10, 25 or 32 working days")."""
+    out: set[str] = set()
+    for m in _QUANTITY_LIST.finditer(normalize(text)):
+        if m.group(2) == unit:
+            out.update(_NUMBER_ONLY.findall(m.group(1)))
+    return out

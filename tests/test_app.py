@@ -61,3 +61,38 @@ def test_pages_are_friendly_without_a_run(tmp_path: Path, monkeypatch: pytest.Mo
         at = _app(empty, monkeypatch)
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, page
+
+
+@pytest.mark.slow
+def test_harness_app_stopped_with_sigterm_frees_its_port(smoke_run: Path) -> None:
+    """A supervisor stops the app with SIGTERM: the server goes, and the port is free again."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = subprocess.Popen([sys.executable, "-m", "harness", "app", "--run", str(smoke_run), "--port", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the app never listened")
+        app.send_signal(signal.SIGTERM)
+        app.wait(timeout=30)
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))  # free: nothing serves it any more
+    finally:
+        if app.poll() is None:
+            app.kill()

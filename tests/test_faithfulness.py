@@ -54,16 +54,46 @@ def test_scores_on_known_answers(scorer: OfflineFaithfulness) -> None:
 
 
 def test_agreement_with_the_labelled_calibration_set(scorer: OfflineFaithfulness) -> None:
-    """The figures the report and the README quote are the ones measured here, to their two digits."""
+    """The figures the report and the docs quote are the ones measured here, split by split, to two digits
+    (bench/faithfulness_calibration.py chose the threshold on `tune` alone)."""
     cases = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
-    categories = {c["category"] for c in cases}
-    assert {"paraphrase", "wrong_number", "invented_entity", "partial"} <= categories
-    predicted = [scorer.score(c["answer"], c["evidence"])[0] == 1.0 for c in cases]
-    acc, kappa = agreement(predicted, [c["supported"] for c in cases])
-    assert (len(cases), round(acc, 2), round(kappa, 2)) == (CALIBRATION.cases, CALIBRATION.accuracy,
-                                                            CALIBRATION.kappa), (len(cases), acc, kappa)
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    assert f"accuracy {CALIBRATION.accuracy:.2f}, Cohen's kappa {CALIBRATION.kappa:.2f}" in readme.replace("**", "")
+    assert {"paraphrase", "wrong_number", "invented_entity", "partial", "json_field"} <= {c["category"] for c in cases}
+    for split in ("tune", "holdout", "other_domain", "fresh"):
+        sub = [c for c in cases if c["split"] == split]
+        predicted = [scorer.score(c["answer"], c["evidence"])[0] == 1.0 for c in sub]
+        acc, kappa = agreement(predicted, [c["supported"] for c in sub])
+        want = getattr(CALIBRATION, split)
+        assert (len(sub), round(acc, 2), round(kappa, 2)) == (want.cases, want.accuracy, want.kappa), (split, acc, kappa)
+    assert {c["domain"] for c in cases if c["split"] == "fresh"} == {"hr_policy", "it_helpdesk"}
+
+
+def test_the_scorer_holds_no_word_of_the_built_in_scenarios() -> None:
+    """The built-in domain's own vocabulary may not tune the scorer: its names (words capitalised mid-sentence
+    in the built-in data: Korrin, Valve, Works, Pellam...), the capitalised words of its documents' titles
+    (Supplier, Policy, House...) and the generic nouns the review found in the old stop-list (Pump, Part)."""
+    import re
+
+    source = (ROOT / "harness" / "faithfulness.py").read_text()
+    data = [p.read_text() for p in (ROOT / "datasets").glob("*/*.jsonl")]
+    names = set(re.findall(r"(?<=[a-z,] )[A-Z][a-z]{2,}\b", " ".join(data)))
+    titles = {w for text in data for line in text.splitlines() if '"title"' in line
+              for w in re.findall(r"\b[A-Z][a-z]{2,}\b", json.loads(line)["title"])}
+    vocabulary = names | titles | {"Pump", "Part"}
+    assert {"Korrin", "Valve", "Works", "Supplier", "Policy"} <= vocabulary  # it finds what the old list had
+    found = sorted(w for w in vocabulary if re.search(rf"\b{w}\b", source))
+    assert not found, found
+
+
+def test_a_number_followed_by_a_word_is_not_a_quantity_and_a_field_needs_its_key() -> None:
+    """The issue's cases: "Version 3 supports SSO" is supported by "Version 3 of Acme Cloud adds SSO support";
+    a JSON value counts only where the evidence states it for that field."""
+    from harness.faithfulness import field_supported
+
+    assert content_items("Version 3 supports SSO for Acme Cloud users.") == ["SSO", "3", "Acme Cloud"]
+    assert check_items(["SSO", "3", "Acme Cloud"], ["Version 3 of Acme Cloud adds SSO support"]) == []
+    quota = ["Email quota: Each mailbox has a quota of 50 GB. Attachments larger than 25 MB are blocked."]
+    assert field_supported("quota_gb", "50", quota) and not field_supported("quota_gb", "25", quota)
+    assert content_items("Hours beyond 40 per week are paid at 150%.") == ["40", "150%"]
 
 
 def test_agreement_statistics_on_known_cases() -> None:

@@ -26,11 +26,14 @@ TRAINED = {"lora", "qlora", "hybrid", "raft"}
 RETRIEVING = {"rag", "hybrid", "raft"}
 
 
-def options(model: Path, out: Path, strategies: list[str], scenarios: tuple[str, ...] = ("multi_fact_qa",)) -> RunOptions:
+def options(model: Path, out: Path, strategies: list[str], scenarios: tuple[str, ...] = ("multi_fact_qa",),
+            isolate: bool = False) -> RunOptions:
+    """A smoke run's options; cells in this process unless `isolate` (a test's monkeypatch reaches them only
+    here; `harness run` on a CPU isolates them, and the tests that say so do too)."""
     return RunOptions(
         scenarios=[load_scenario(resolve_scenario_arg(s)) for s in scenarios], strategies=strategies,
         profile=get_profile("smoke"), model=resolve_model(str(model)),
-        device=resolve_device("cpu"), seeds=[0], out=out, argv=["test"], progress=False,
+        device=resolve_device("cpu"), seeds=[0], out=out, argv=["test"], progress=False, isolate=isolate,
     )
 
 
@@ -56,7 +59,7 @@ def check_rows_filled(df: pd.DataFrame) -> None:
         must = ["accuracy", "accuracy_ci_low", "accuracy_ci_high", "accuracy_updated", "accuracy_updated_ci_low",
                 "accuracy_updated_ci_high", "n_items", "n_items_updated", "train_seconds", "trainable_params",
                 "total_params", "peak_memory_mb", "memory_kind", "infer_peak_memory_mb", "seconds_per_answer",
-                "seconds_per_answer_p95", "adapter_mb", "model_identity", "device", "device_name", "git_commit",
+                "latency_p50_s", "latency_p95_s", "adapter_mb", "model_identity", "device", "device_name", "git_commit",
                 "versions", "cell_key", "created_at", "seed", "profile", "model",
                 "fact_recall", "token_f1", "faithfulness_method", "mc_accuracy", "mc_accuracy_ci_low",
                 "mc_accuracy_norm", "mc_accuracy_norm_ci_low", "accuracy_composed", "n_items_composed",
@@ -81,6 +84,7 @@ def check_rows_filled(df: pd.DataFrame) -> None:
         assert r["recognises_not_writes"] in (True, False)
         assert 0.0 <= r["accuracy_ci_low"] <= r["accuracy"] <= r["accuracy_ci_high"] <= 1.0
         assert r["peak_memory_mb"] > 0 and r["seconds_per_answer"] > 0
+        assert 0 < r["latency_p50_s"] <= r["latency_p95_s"]
         assert "torch" in json.loads(r["versions"])
         if r["strategy"] in TRAINED:
             assert r["trainable_params"] > 0 and r["adapter_mb"] > 0 and r["train_seconds"] > 0

@@ -78,6 +78,23 @@ def test_ray_gives_the_rows_of_the_local_executor_and_hybrid_reuses_lora(
     assert by.loc["hybrid", "train_reused_from"] == "lora"
     adapters = list((tmp_path / "ray-cache" / "artifacts").glob("*/adapter"))
     assert [str(a) for a in adapters] == [by.loc["lora", "adapter_path"]]
+    assert manifest["executor"]["cell_process"] == "a fresh worker process per cell"
+
+
+def test_long_lived_actors_give_the_same_rows(cluster: str, tmp_path: Path, tiny_llama: Path, fresh_cache: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU path (one actor per GPU keeping the model across its cells), run with CPU actors here."""
+    from harness.run.ray_executor import RayExecutor
+
+    strategies = ["baseline", "lora", "hybrid"]
+    local = run_matrix(options(tiny_llama, tmp_path / "local", strategies))
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "actor-cache"))
+    remote = run_matrix(ray_options(tiny_llama, tmp_path / "actors", strategies), RayExecutor(actors=True))
+    assert list(remote["status"]) == ["ok"] * 3, list(remote["error"])
+    cols = [c for c in COMPARED if c in local.columns]
+    pd.testing.assert_frame_equal(local[cols].reset_index(drop=True), remote[cols].reset_index(drop=True),
+                                  check_exact=False, atol=1e-4)
+    assert read_run(tmp_path / "actors")[2]["executor"]["cell_process"].startswith("one long-lived actor per worker")
 
 
 def test_a_cell_that_raises_or_whose_worker_dies_fails_alone(cluster: str, tmp_path: Path, tiny_llama: Path,

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.constraints import Constraints
-from harness.report import gpu_class, write
+from harness.report import write
+from harness.sizing import gpu_for
 from test_recommend import BASE, make_run, save_run
 
 
@@ -22,8 +23,11 @@ def test_html_report_says_what_it_recommends_and_why(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run")
     out = write(run, "html", tmp_path / "r.html", Constraints(memory_gb=4))
     text = out.read_text()
-    assert "sc: lora (accuracy 0.50" in text  # the one-sentence summary, from the numbers
+    assert "sc: lora (best, shown; accuracy 0.50" in text  # the one-sentence summary, from the numbers
+    assert "lora is best: ahead of every other allowed strategy" in text
     assert "Excluded rag: peak memory 6.00 GB &gt; budget 4 GB." in text
+    # the numbers the verdict rests on: lora against baseline, the only other allowed strategy
+    assert "<th>p (Holm)</th>" in text and "<td>baseline</td><td>24</td><td>0.62</td><td>0.12</td>" in text
     assert "data:image/png;base64," in text  # charts embedded: the file stands alone
     for heading in ("Executive summary", "Evidence: sc", "Hardware sizing", "Risks and caveats", "Methodology",
                     "Reproducibility manifest"):
@@ -73,9 +77,11 @@ def test_pdf_report_opens_and_renders(tmp_path: Path) -> None:
         assert "Executive summary" in text and "sc: rag" in text
 
 
-def test_gpu_classes() -> None:
-    assert gpu_class(5.0).startswith("an 8 GB GPU") and gpu_class(7.5).startswith("a 16 GB GPU")
-    assert gpu_class(70).startswith("an 80 GB GPU") and gpu_class(500) == "more than one GPU or a larger one"
+def test_one_card_fit_rule() -> None:
+    """The report and harness size say the same card for the same figure (they disagreed on 21.8 GB)."""
+    assert gpu_for(5.0).startswith("an 8 GB card") and gpu_for(7.5).startswith("a 16 GB card")
+    assert gpu_for(21.8).startswith("a 24 GB card") and gpu_for(70).startswith("an 80 GB card")
+    assert gpu_for(500) == "7 x 80 GB cards (sharded)"
 
 
 def test_report_on_a_missing_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,3 +118,10 @@ def test_the_sizing_section_sizes_the_recommendation_for_the_target_model(tmp_pa
     total = predict(KNOWN["phi-3-mini"], Setting("lora", seq=512, batch=batch, rank=16)).gb()
     assert f"| sc | lora | lora, batch {batch} x 512 |" in text and f"| {total:.1f} |" in text
     assert f"| sc | lora | lora, batch {batch} x 512, checkpointing |" in text
+
+
+def test_a_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> None:
+    """A scenario called "cost $x$ per $y$" made matplotlib parse mathtext and fail while drawing the charts."""
+    run = write_run(tmp_path / "run", scenario="cost $x$ per $y$ and $\\\\frac{a}{")
+    text = write(run, "html", tmp_path / "r.html", Constraints()).read_text()
+    assert "cost $x$ per $y$" in text and "data:image/png;base64," in text

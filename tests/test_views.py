@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from harness.compare import non_dominated
 from harness.results import to_frame
@@ -37,10 +38,14 @@ def test_tradeoff_points_mark_the_front_per_scenario() -> None:
 
 
 def test_qlora_vs_lora_ratios() -> None:
-    frame = to_frame([row("lora", 0.4, 3000, 600, train_peak_memory_mb=2000.0),
-                      row("qlora", 0.4, 3000, 900, train_peak_memory_mb=1000.0)])
+    """Per step and to fit: QLoRA 1.2x slower a step but done in fewer steps is 0.9x the time to fit."""
+    frame = to_frame([row("lora", 0.4, 3000, 600, train_peak_memory_mb=2000.0, train_seconds_per_step=5.0,
+                          train_epochs=12.0),
+                      row("qlora", 0.4, 3000, 540, train_peak_memory_mb=1000.0, train_seconds_per_step=6.0,
+                          train_epochs=9.0)])
     r = qlora_vs_lora(frame).iloc[0]
-    assert r["time_ratio"] == 1.5 and r["memory_ratio"] == 0.5
+    assert r["step_ratio"] == pytest.approx(1.2) and r["time_ratio"] == pytest.approx(0.9)
+    assert r["memory_ratio"] == 0.5 and (r["lora_epochs"], r["qlora_epochs"]) == (12.0, 9.0)
 
 
 def test_compare_runs_gives_both_values_and_the_difference() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from harness import __version__
 from harness.cell import CellSkipped, CellTask
 from harness.measure import free_memory
+from harness.models import DeviceInfo
 from harness.run.cache import artifact_dir
 from harness.run.context import RunContext
 from harness.run.options import RunOptions
@@ -22,14 +23,16 @@ from harness.strategies import STRATEGIES
 from harness.strategies import base as strategy_base
 
 
-def base_row(cell: Cell, opts: RunOptions, node: str) -> dict[str, Any]:
-    """Identity and provenance of a cell's row, before anything is measured (also for a cell whose worker died)."""
+def base_row(cell: Cell, opts: RunOptions, node: str, device: DeviceInfo | None = None) -> dict[str, Any]:
+    """Identity and provenance of a cell's row, before anything is measured (also for a cell whose worker died).
+    `device`: the one the cell runs on (a Ray worker's own), by default the run's."""
     strategy = STRATEGIES.get(cell.strategy)
+    device = device or opts.device
     return {
         "scenario": cell.scenario, "strategy": cell.strategy, "model": opts.model.name, "seed": cell.seed,
         "profile": opts.profile.name, "status": "ok", "error": None, **strategy.flags(),
-        "model_identity": opts.model.identity, "device": opts.device.device, "device_name": opts.device.name,
-        "dtype": opts.device.dtype, "git_commit": git_commit(), "harness_version": __version__,
+        "model_identity": opts.model.identity, "device": device.device, "device_name": device.name,
+        "dtype": device.dtype, "git_commit": git_commit(), "harness_version": __version__,
         "versions": json.dumps(package_versions(), sort_keys=True), "node": node, "cell_key": cell.key,
         "created_at": now(),
     }
@@ -45,13 +48,15 @@ def record(cell: Cell, row: dict[str, Any], samples: list[dict[str, Any]], tb: s
 
 
 def compute_cell(cell: Cell, opts: RunOptions, ctx: RunContext, deps: dict[str, dict[str, Any]],
-                 node: str) -> dict[str, Any]:
-    """Compute one cell's record (`deps`: the rows of the cells it reuses, by strategy); never raises for a
-    strategy's own failure (the row says failed and why), and writes nothing to the cache."""
+                 node: str, device: DeviceInfo | None = None) -> dict[str, Any]:
+    """Compute one cell's record (`deps`: the rows of the cells it reuses, by strategy; `device`: the one it
+    runs on, by default the run's); never raises for a strategy's own failure (the row says failed and why),
+    and writes nothing to the cache."""
     scenario = next(s for s in opts.scenarios if s.name == cell.scenario)
     strategy = STRATEGIES.get(cell.strategy)
-    row = base_row(cell, opts, node)
-    task = CellTask(scenario, opts.profile, opts.model, opts.device, cell.seed,
+    device = device or opts.device
+    row = base_row(cell, opts, node, device)
+    task = CellTask(scenario, opts.profile, opts.model, device, cell.seed,
                     artifact_dir(cell.train_key or cell.key), ctx, deps, cell.precision)
     samples: list[dict[str, Any]] = []
     tb = None

@@ -57,4 +57,5 @@ def run_matrix(opts: RunOptions, executor: Executor | None = None) -> Any:
     write_run_folder(opts, cells, done, started, finished=False, executor=info)
     executor.run(todo, opts, done, finished, progress)
     bar.close()
-    return write_run_folder(opts, cells, done, started, finished=True, executor=info)
+    # described again: how cells ran (fresh processes or long-lived actors) is known once the executor started
+    return write_run_folder(opts, cells, done, started, finished=True, executor=executor.describe())

@@ -31,6 +31,14 @@ class RunOptions:
     judge: Any = None  # a judge.JudgeConfig: faithfulness by ragas + that endpoint instead of offline
     executor: str = "local"  # local | ray (harness.run.executors)
     ray_address: str | None = None  # None: RAY_ADDRESS, else a local Ray instance
+    # each cell in a fresh process of its own (local executor), so its measured peak is what a process doing
+    # only that cell needs, not the run's history; None: on a CPU (RSS is the whole process), not on CUDA
+    # (the allocator measures each phase itself, and the model stays loaded across cells)
+    isolate: bool | None = None
+
+    @property
+    def isolated(self) -> bool:
+        return self.isolate if self.isolate is not None else self.device.device == "cpu"
 
     @property
     def scoring(self) -> str:

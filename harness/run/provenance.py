@@ -29,7 +29,8 @@ def package_versions() -> dict[str, str]:
 
 @functools.cache
 def git_commit() -> str:
-    """The checkout's commit (+ "-dirty"), read once: the code a process runs does not change under it."""
+    """The checkout's commit (+ "-dirty"), read once: the code a process runs does not change under it;
+    "none" outside a git checkout (an installed package), with nothing printed."""
     root = project_root()
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -37,7 +38,7 @@ def git_commit() -> str:
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return "none"
     return sha + ("-dirty" if dirty else "")
 
 

@@ -1,7 +1,11 @@
-"""The matrix on a Ray cluster: every cell not in the cache is one Ray task.
+"""The matrix on a Ray cluster: every cell not in the cache runs on a Ray worker.
 
-Ray places the tasks (one GPU each on CUDA, `cpus_per_cell` CPUs each on the CPU); the driver (this
-process) decides which cells are ready, and is the only writer of the cell cache and the run folder.
+On the CPU each cell is a task in a fresh worker process (`max_calls=1`: a process's resident memory is
+all it ever held, so a reused worker would charge a cell for the ones before it), `cpus_per_cell` CPUs each.
+On CUDA each GPU gets one long-lived actor that keeps the model, tokenizer and indexes loaded across its
+cells (a fresh worker per cell would re-import, re-initialise CUDA and reload the model every time; the
+allocator measures each phase itself). The driver (this process) decides which cells are ready, and is
+the only writer of the cell cache and the run folder.
 A cell that reuses another's adapter (hybrid on lora's) is submitted only once that cell's record is
 back, with its row, exactly as the local executor hands it over: no adapter is trained twice.
 
@@ -85,7 +89,19 @@ def _work(cell: Cell, opts: RunOptions, deps: dict[str, dict[str, Any]], cache: 
     if key not in _CONTEXT:
         _CONTEXT.clear()
         _CONTEXT[key] = RunContext(opts.model, opts.device, Progress(False), opts.judge)
-    return compute_cell(cell, opts, _CONTEXT[key], deps, _here()["node"])
+        # computed as the plan says (device kind, dtype), named as this node's own CPU model or GPU in its rows
+        _CONTEXT["device"] = dataclasses.replace(opts.device, name=resolve_device(opts.device.device).name)
+    return compute_cell(cell, opts, _CONTEXT[key], deps, _here()["node"], _CONTEXT["device"])
+
+
+class _CellActor:
+    """One per GPU: a worker process that keeps one run's loaded models between its cells."""
+
+    def __init__(self, cache: str) -> None:
+        os.environ["HARNESS_CACHE_DIR"] = cache
+
+    def work(self, cell: Cell, opts: RunOptions, deps: dict[str, dict[str, Any]], cache: str) -> dict[str, Any]:
+        return _work(cell, opts, deps, cache)
 
 
 def _why(exc: BaseException) -> str:
@@ -113,9 +129,10 @@ def _reachable(address: str, timeout: float = 5.0) -> str | None:
 class RayExecutor:
     name = "ray"
 
-    def __init__(self, address: str | None = None, cpus_per_cell: float = 1) -> None:
+    def __init__(self, address: str | None = None, cpus_per_cell: float = 1, actors: bool | None = None) -> None:
         ray = _ray()
         self.cpus_per_cell = cpus_per_cell
+        self.actors = actors  # None: one long-lived actor per GPU on CUDA, a fresh task per cell on the CPU
         self.address = address or os.environ.get("HARNESS_RAY_ADDRESS") or None  # None: RAY_ADDRESS, else local
         self.nodes: list[dict[str, Any]] = []
         if not ray.is_initialized():
@@ -131,6 +148,7 @@ class RayExecutor:
                 raise HarnessError(f"--ray-address {where}: cannot connect to Ray "
                                    f"({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})") from None
         self.gcs_address = ray.get_runtime_context().gcs_address
+        self._mode: str | None = None
 
     def _alive(self) -> list[dict[str, Any]]:
         return [n for n in _ray().nodes() if n.get("Alive")]
@@ -174,30 +192,51 @@ class RayExecutor:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.gcs_address, "cpus_per_cell": self.cpus_per_cell,
-                "nodes": self.nodes}
+                "cell_process": self._mode or "not started", "nodes": self.nodes}
 
     def run(self, todo: list[Cell], opts: RunOptions, done: dict[str, dict[str, Any]], finished: Any,
             progress: Progress) -> None:
         ray = _ray()
         gpu = opts.device.device == "cuda"
-        # max_retries=0: a cell whose worker died is failed with the reason; the next run retries it
-        task = ray.remote(_work).options(num_gpus=1 if gpu else 0, num_cpus=1 if gpu else self.cpus_per_cell,
-                                         max_retries=0)
-        waiting, running, cache = list(todo), {}, str(cache_dir().resolve())
+        use_actors = self.actors if self.actors is not None else gpu
+        cache = str(cache_dir().resolve())
+        cpus = 1 if gpu else self.cpus_per_cell
+        if use_actors:
+            n = max(1, int(ray.cluster_resources().get("GPU", 0))) if gpu else max(
+                1, int(ray.cluster_resources().get("CPU", 1) // cpus))
+            make = ray.remote(num_gpus=1 if gpu else 0, num_cpus=cpus, max_restarts=0)(_CellActor)
+            idle = [make.remote(cache) for _ in range(n)]
+            self._mode = f"one long-lived actor per {'GPU' if gpu else 'worker'} ({n})"
+        else:
+            # max_retries=0: a cell whose worker died is failed with the reason; the next run retries it
+            task = ray.remote(num_gpus=0, num_cpus=cpus, max_retries=0, max_calls=1)(_work)  # max_calls: decorator only
+            self._mode = "a fresh worker process per cell"
+        waiting, running = list(todo), {}
         while waiting or running:
             for cell in [c for c in waiting if all(k in done for k in c.deps.values())]:
+                if use_actors and not idle:
+                    break
                 waiting.remove(cell)
-                running[task.remote(cell, opts, dep_rows(cell, done), cache)] = cell
+                deps = dep_rows(cell, done)
+                if use_actors:
+                    actor = idle.pop()
+                    running[actor.work.remote(cell, opts, deps, cache)] = (cell, actor)
+                else:
+                    running[task.remote(cell, opts, deps, cache)] = (cell, None)
             if not running:  # cannot happen with a plan's order; never spin
                 raise RuntimeError(f"cells wait on dependencies that no task computes: {waiting}")
             progress.running(f"{len(running)} running: " + ", ".join(f"{c.scenario}/{c.strategy}"
-                                                                     for c in running.values()))
+                                                                     for c, _ in running.values()))
             ready, _ = ray.wait(list(running), num_returns=1)
             for ref in ready:
-                cell = running.pop(ref)
+                cell, actor = running.pop(ref)
                 try:
                     rec = ray.get(ref)
+                    if actor is not None:
+                        idle.append(actor)
                 except ray.exceptions.RayError as exc:
                     row = base_row(cell, opts, "unknown (the task never returned)")
                     rec = record(cell, {**row, "status": "failed", "error": _why(exc)}, [])
+                    if actor is not None:  # the actor died with its cell: a new one takes its place
+                        idle.append(make.remote(cache))
                 finished(cell, rec)

@@ -1,4 +1,5 @@
-"""Reference-matching scorers for custom scenarios: exact match, token F1 and ROUGE-L."""
+"""Reference-matching scorers for custom scenarios: exact match, token F1 and ROUGE-L, on SQuAD's normalisation
+(lower case, no punctuation, no articles): "Pellam Components." matches "Pellam Components"."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from collections.abc import Callable
 
 from harness.data import EvalItem
 from harness.scorers.base import scorer
-from harness.textnorm import normalize, tokens
+from harness.textnorm import squad_normalize, squad_tokens
 
 
 def _overlap_f1(answer: str, reference: str, overlap: Callable[[list[str], list[str]], int]) -> float:
     """F1 of an overlap count between answer and reference tokens (both empty: 1; one empty: 0)."""
-    a, r = tokens(answer), tokens(reference)
+    a, r = squad_tokens(answer), squad_tokens(reference)
     if not a or not r:
         return float(a == r)
     common = overlap(a, r)
@@ -37,14 +38,14 @@ def _lcs(a: list[str], r: list[str]) -> int:
 
 
 def token_f1(answer: str, reference: str) -> float:
-    """SQuAD-style bag-of-tokens F1 on normalised text."""
+    """SQuAD's token F1: bag-of-tokens overlap on its normalised text."""
     return _overlap_f1(answer, reference, _bag_overlap)
 
 
 @scorer("exact_match", metrics=("accuracy", "token_f1"))
 def score_exact_match(answer: str, item: EvalItem) -> dict[str, float]:
-    """Right when the normalised answer equals the normalised reference."""
-    return {"accuracy": float(normalize(answer) == normalize(item.reference)),
+    """Right when the answer equals the reference after SQuAD's normalisation."""
+    return {"accuracy": float(squad_normalize(answer) == squad_normalize(item.reference)),
             "token_f1": token_f1(answer, item.reference)}
 
 
@@ -56,7 +57,7 @@ def score_token_f1(answer: str, item: EvalItem) -> dict[str, float]:
 
 
 def rouge_l(answer: str, reference: str) -> float:
-    """ROUGE-L F1 (Lin 2004): longest common token subsequence, on the same normalised tokens as token F1."""
+    """ROUGE-L F1 (Lin 2004): longest common token subsequence, on the same tokens as token F1."""
     return _overlap_f1(answer, reference, _lcs)
 
 

@@ -66,8 +66,14 @@ class TrainRecord:
     adapter_path: str
     train_budget: str  # how the number of steps was set (training.planned_steps)
     # added later, so a record saved before them still loads (NaN / False: not measured then)
-    train_reserved_memory_mb: float = math.nan  # what the CUDA allocator held at its peak: what a card must have
+    train_reserved_memory_mb: float = math.nan  # what the CUDA allocator held at its peak
+    train_allocated_memory_mb: float = math.nan  # CUDA: the peak of live tensors
     train_gradient_checkpointing: bool = False
+    train_epochs: float = math.nan  # passes over the training set actually run
+    train_stop: str = ""  # why training ended (training.STOP_REASONS)
+    train_seconds_per_step: float = math.nan  # what a step costs (the per-step QLoRA/LoRA claim), beside time to fit
+    train_epoch_losses: str = ""  # mean answer-token loss per epoch, space-separated: the evidence for train_stop
+    train_device_name: str = ""  # the CPU model or GPU the training time was measured on
 
     def columns(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -140,7 +146,11 @@ def _model_and_training(strategy: Strategy, task: CellTask,
                              trainable_params=ts.trainable_params, total_params=ts.total_params,
                              train_peak_memory_mb=ts.memory.peak_mb, adapter_mb=dir_mb(adapter),
                              adapter_path=str(adapter), train_budget=ts.budget,
-                             train_reserved_memory_mb=ts.memory.reserved_mb, train_gradient_checkpointing=ts.checkpointing)
+                             train_reserved_memory_mb=ts.memory.reserved_mb, train_gradient_checkpointing=ts.checkpointing,
+                             train_allocated_memory_mb=ts.memory.allocated_mb,
+                             train_epochs=ts.epochs, train_stop=ts.stop, train_seconds_per_step=ts.seconds_per_step,
+                             train_epoch_losses=" ".join(f"{x:.4f}" for x in ts.epoch_losses),
+                             train_device_name=task.device.name)
         record.save(saved)
         return model, {**record.columns(), "train_cached": False}
     if strategy.reuse_adapter_of:
@@ -161,7 +171,7 @@ def _base_to_train(strategy: Strategy, task: CellTask) -> Any:
     if not strategy.four_bit:
         return task.ctx.base_model()  # the adapter is attached to the shared weights and detached after the cell
     _require_bitsandbytes()
-    task.ctx.release_base_model()  # the peak must not include a second, idle copy of the weights
+    task.ctx.park_base_model()  # the peak must not include a second, idle copy of the weights
     return load_causal_lm(task.model, task.device, four_bit=True)
 
 
@@ -174,6 +184,7 @@ def _score(model: Any, strategy: Strategy, task: CellTask, row: dict[str, Any],
     row["memory_kind"] = row.pop("infer_memory_kind")  # training is measured the same way on the same device
     row["peak_memory_mb"] = _peak(row.get("train_peak_memory_mb"), row["infer_peak_memory_mb"])
     row["peak_reserved_memory_mb"] = _peak(row.get("train_reserved_memory_mb"), row.get("infer_reserved_memory_mb"))
+    row["peak_allocated_memory_mb"] = _peak(row.get("train_allocated_memory_mb"), row.get("infer_allocated_memory_mb"))
     return row
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import random
 
 from harness.cell import CellTask, Example, Strategy
-from harness.prompts import with_sources
+from harness.prompts import cite, with_sources
 from harness.retrieval import passage
 from harness.strategies.base import register
 
 
 def raft_examples(task: CellTask) -> list[Example]:
     """Prompts shaped like the ones it answers: top_k sources, gold first (leaving room for at least
-    raft_min_distractors), the rest distractors; a raft_p_no_gold share carries distractors only.
+    raft_min_distractors), the rest distractors; a raft_p_no_gold share carries distractors only. The response
+ends with the ids of the gold sources shown, as the prompt asks ("[MF-P001]"), none when it shows none.
 
     Prompt length, not step count, sets RAFT's cost, so it never trains on more sources than it reads."""
     scenario, prof = task.scenario, task.profile
@@ -35,8 +36,9 @@ def raft_examples(task: CellTask) -> list[Example]:
             chosen = gold + rng.sample(pool, min(max(n - len(gold), 0), len(pool)))
         rng.shuffle(chosen)
         sources = [(i, passage(docs[i])) for i in chosen]
+        # the prompt asks for the ids of the sources used: the target cites the gold ones it shows
         examples.append((with_sources(scenario.spec.system_prompt, t.instruction, sources, prof.source_form),
-                         t.response))
+                         t.response + cite([g for g in gold if g in chosen])))
     return examples
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from harness.app.common import CITATIONS, DATA_CHANGES, constraints, esc, load, set_constraints
-from harness.recommend import recommend
+from harness.recommend import KIND_WORDS, recommend
 
 st.title("Your constraints")
 data = load()
@@ -24,13 +24,16 @@ if data is not None:
     with st.expander("weights"):
         wa = st.slider("accuracy", 0.0, 2.0, k.w_accuracy, 0.05, key="w_accuracy")
         wf = st.slider("faithfulness", 0.0, 2.0, k.w_faithfulness, 0.05, key="w_faithfulness")
-        wc = st.slider("cost", 0.0, 1.0, k.w_cost, 0.01, key="w_cost")
+    margin = st.slider("margin: accuracy points you would give up for a cheaper strategy", 0.0, 0.2, k.margin, 0.01,
+                       key="margin")
     set_constraints(memory_gb=memory if limit else None, gpu_memory=gpu, data_changes=changes, citations=cite,
-                    w_accuracy=wa, w_faithfulness=wf, w_cost=wc)
+                    w_accuracy=wa, w_faithfulness=wf, margin=margin)
     k = constraints()
     st.subheader("Recommendations under these constraints")
     for name, rec in recommend(frame, samples, k).items():
-        verdict = rec.recommended if rec.meets_constraints else f"none meets them (closest: {rec.recommended})"
+        verdict = (f"{rec.recommended} ({KIND_WORDS[rec.verdict]})" if rec.meets_constraints else
+                   f"none meets them (closest: {rec.recommended})")
         st.markdown(f"**{esc(name)}**: {esc(verdict)}")
+        st.caption(esc(rec.headline))
         for s, why in rec.excluded.items():
             st.caption(f"excluded {esc(s)}: {esc(why)}")

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from harness.app.common import constraints, esc, load
-from harness.recommend import recommend
+from harness.recommend import KIND_WORDS, recommend
 from harness.metrics import headlines
 from harness.views import matrix, slice_table
 
@@ -36,12 +36,13 @@ if data is not None:
     st.caption(f"assuming {esc(k.describe())} (change them on the Constraints page)")
     for name, rec in recommend(frame, samples, k).items():
         with st.container(border=True):
-            head = f"**{esc(name)}**: recommended **{esc(rec.recommended)}**"
+            head = f"**{esc(name)}**: recommended **{esc(rec.recommended)}** ({esc(KIND_WORDS[rec.verdict])})"
             if rec.runner_up:
                 head += f", runner-up {esc(rec.runner_up)}"
             if not rec.meets_constraints:
                 head += " (no strategy meets the constraints: closest shown)"
             st.markdown(head)
+            st.info(esc(rec.headline))
             st.markdown("\n".join(f"- {esc(line)}" for line in rec.rationale))
             if rec.flips:
                 st.markdown("**Would change:** " + "; ".join(esc(f) for f in rec.flips))
