@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--settings", default="0,3,5", help="no_repeat_ngram values to compare (0 = plain greedy)")
     parser.add_argument("--forms", default=",".join(SOURCE_FORMS), help="prompt forms to compare")
     parser.add_argument("--items", type=int, default=24)
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto: the GPU where there is one, else the CPU")
     a = parser.parse_args()
 
     from harness.config import builtin_scenario_paths, load_scenario
@@ -37,9 +39,9 @@ def main() -> None:
     from harness.scorers import SCORERS
 
     prof = PROFILES["quick"]
-    ref, device = resolve_model("embedded"), resolve_device("cpu")
+    ref, device = resolve_model("embedded"), resolve_device(a.device)
     model, tok = load_causal_lm(ref, device), load_tokenizer(ref)
-    embedder = Embedder(embedder_path())
+    embedder = Embedder(embedder_path(), device.device)
     settings = [(form, int(n)) for form in a.forms.split(",") for n in a.settings.split(",")]
     print(f"{ref.name}, quick train slice ({a.items} items), top_k {prof.top_k}, max_new_tokens "
           f"{prof.max_new_tokens}, batch {prof.gen_batch}")

@@ -63,10 +63,12 @@ def main() -> None:
     p.add_argument("--items", type=int, default=24, help="the quick eval set has 24")
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto: the GPU where there is one, else the CPU")
     a = p.parse_args()
     ref = resolve_model("embedded")
     tok = load_tokenizer(ref)
-    device = resolve_device("cpu")
+    device = resolve_device(a.device)
     model = load_causal_lm(ref, device)
     batch = PROFILES["quick"].gen_batch
     precision = answer_precision(PROFILES["quick"].answer_precision, device)

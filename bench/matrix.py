@@ -32,6 +32,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenario", action="append", default=[])
     p.add_argument("--out", default=None, help="run folder (default: a temporary one)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto: the GPU where there is one, else the CPU")
     a = p.parse_args()
     model = resolve_model("embedded")  # converts the GGUF once, outside the timed runs
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
@@ -40,7 +42,7 @@ def main() -> None:
         (cache / "models" / Path(model.path).name).symlink_to(Path(model.path))
         out = a.out or str(Path(tmp) / "run")
         env = {**os.environ, "HARNESS_CACHE_DIR": str(cache)}
-        args = ["--out", out] + [x for s in a.scenario for x in ("--scenario", s)]
+        args = ["--out", out, "--device", a.device] + [x for s in a.scenario for x in ("--scenario", s)]
         cold = timed_run(args, env)
         warm = timed_run(args, env)
         rows = pd.read_parquet(Path(out) / "results.parquet")

@@ -33,6 +33,8 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=8, help="rows per forward (8: the whole batch at once)")
     p.add_argument("--attention", choices=["eager", "sdpa"], default="eager")
     p.add_argument("--steps", type=int, default=4)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto: the GPU where there is one, else the CPU")
     a = p.parse_args()
     sc = load_scenario(next(path for path in builtin_scenario_paths() if path.stem == a.scenario))
     prof = PROFILES["quick"]
@@ -47,7 +49,8 @@ def main() -> None:
     encoded = [encode_example(tok, m, r, cfg.max_length) for m, r in examples]
     lengths = [len(ids) for ids, _ in encoded]
     prefix = shared_prefix_len(encoded)
-    model = attach_lora(load_causal_lm(ref, resolve_device("cpu")), cfg, quantized=False, seed=0)
+    device = resolve_device(a.device)
+    model = attach_lora(load_causal_lm(ref, device), cfg, quantized=False, seed=0)
     model.get_base_model().set_attn_implementation(a.attention)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr)
@@ -59,8 +62,9 @@ def main() -> None:
         total = answer_tokens(batch)
         for i in range(0, len(batch), a.rows):
             part = batch[i:i + a.rows]
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                loss = answer_loss(model, _collate(part, tok.pad_token_id), prefix) * (answer_tokens(part) / total)
+            inputs = {k: v.to(device.device) for k, v in _collate(part, tok.pad_token_id).items()}
+            with torch.autocast(device.device, dtype=torch.bfloat16):
+                loss = answer_loss(model, inputs, prefix) * (answer_tokens(part) / total)
             loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)

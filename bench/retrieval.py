@@ -62,7 +62,12 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--dense-only", action="store_true")
     ap.add_argument("--precision", action="store_true")
+    ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto: the GPU where there is one, else the CPU")
     args = ap.parse_args()
+    from harness.models import resolve_device
+
+    device = resolve_device(args.device).device
     import faiss
     import numpy as np
 
@@ -70,13 +75,13 @@ def main() -> None:
         dense_only([int(s) for s in args.sizes.split(",")], args.queries)
         return
     if args.precision:
-        precision([int(s) for s in args.sizes.split(",")], args.queries)
+        precision([int(s) for s in args.sizes.split(",")], args.queries, device)
         return
 
     from harness.models import embedder_path
     from harness.retrieval import EXACT_BELOW, Embedder, HybridIndex
 
-    embedder = Embedder(embedder_path())
+    embedder = Embedder(embedder_path(), device)
     embedder.encode(["warm up"])
     print(f"exact search below {EXACT_BELOW} chunks, HNSW above; faiss threads {faiss.omp_get_max_threads()}")
     print("chunks | build s (embed+index+bm25) | chunks/s | query p50 ms | p95 ms | RSS +MB | dense index | precision "
@@ -117,13 +122,13 @@ def questions(docs: list, n: int) -> list[str]:
     return [f"What torque for the {docs[t].id.replace('P-', 'P')} {rnd.choice(WORDS)}?" for t in targets]
 
 
-def precision(sizes: list[int], n_queries: int) -> None:
+def precision(sizes: list[int], n_queries: int, device: str = "cpu") -> None:
     import numpy as np
 
     from harness.models import embedder_path
     from harness.retrieval import Embedder, passage
 
-    embedder = Embedder(embedder_path())
+    embedder = Embedder(embedder_path(), device)
     print(f"bf16 computed natively here: {embedder.bf16_fast()}")
     print("chunks | fp32 chunks/s | bf16 chunks/s | speed-up | bf16 keeps of fp32's top 4: questions | 2nd-hop queries")
     for n in sizes:

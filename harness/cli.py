@@ -71,7 +71,21 @@ def _cmd_scenarios_new(args: argparse.Namespace) -> int:
     print(f"wrote {args.out} ({len(sc.corpus)} documents, {len(sc.train)} train and {len(sc.eval)} eval items)")
     for note in notes:
         print(f"  note: {note}")
+    print(f"next: {next_run_command(args.out, args.corpus)}")
     return 0
+
+
+def next_run_command(scenario: Path, corpus: Path) -> str:
+    """The one command that runs the scenario as written: a corpus outside the scenario's folder is allowed
+    through HARNESS_DATA_DIR (a scenario file may not reach outside its folder on its own)."""
+    import shlex
+
+    from harness.config import DATA_DIR_ENV, allowed_roots
+
+    run = f"harness run --scenario {shlex.quote(str(scenario))}"
+    if any(corpus.resolve().is_relative_to(r) for r in allowed_roots(scenario)):
+        return run
+    return f"{DATA_DIR_ENV}={shlex.quote(str(corpus.resolve()))} {run}"
 
 
 def _cmd_scenarios_validate(args: argparse.Namespace) -> int:
@@ -183,7 +197,6 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 
 def _cmd_app(args: argparse.Namespace) -> int:
     import os
-    import subprocess
 
     from harness.app import RUN_ENV
     from harness.results import read_run
@@ -193,7 +206,11 @@ def _cmd_app(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(main_py), "--server.address", args.address,
            "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     print(f"harness app: http://{args.address}:{args.port}  (run folder {args.run}; Ctrl-C stops it)", flush=True)
-    return subprocess.call(cmd, env={**os.environ, RUN_ENV: str(Path(args.run).resolve())})
+    os.environ[RUN_ENV] = str(Path(args.run).resolve())
+    # the server replaces this process: a supervisor's SIGTERM reaches Streamlit itself, which stops and frees
+    # the port (a child started with subprocess.call kept serving after its parent was terminated)
+    os.execv(sys.executable, cmd)
+    return 0  # not reached
 
 
 def _port(text: str) -> int:
@@ -215,7 +232,33 @@ def _constraints(args: argparse.Namespace):  # noqa: ANN202 - recommend.Constrai
     return Constraints(memory_gb=budget("--memory-gb", args.memory_gb), gpu_memory=args.gpu_memory,
                        data_changes=args.data_changes, citations=args.citations,
                        train_hours=budget("--train-hours", args.train_hours),
-                       latency_s=budget("--latency-s", args.latency_s), **_weights(args.weights))
+                       latency_s=budget("--latency-s", args.latency_s), margin=_margin(args.margin),
+                       min_citation_rate=_share("--min-citation-rate", args.min_citation_rate),
+                       **_weights(args.weights))
+
+
+def _share(flag: str, text: str | None) -> float:
+    from harness.constraints import DEFAULT_MIN_CITATION_RATE
+    from harness.preflight import number
+
+    if text is None:
+        return DEFAULT_MIN_CITATION_RATE
+    value = number(flag, text, minimum=0.0)
+    if value > 1:
+        raise HarnessError(f"{flag} {text}: must be a share between 0 and 1")
+    return value
+
+
+def _margin(text: str | None) -> float:
+    from harness.constraints import DEFAULT_MARGIN
+    from harness.preflight import number
+
+    if text is None:
+        return DEFAULT_MARGIN
+    value = number("--margin", text, minimum=0.0)
+    if value >= 1:
+        raise HarnessError(f"--margin {text}: must be below 1 (points of the decision score, e.g. 0.05)")
+    return value
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -267,15 +310,21 @@ def _add_constraint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-changes", default="never", choices=DATA_CHANGES,
                    help="how often the knowledge changes (weighs the measured accuracy after a corpus update)")
     p.add_argument("--citations", default="optional", choices=CITATIONS,
-                   help="required: only strategies whose answers come with retrieved sources")
+                   help="required: only strategies whose answers cite the sources they were shown, measured")
+    p.add_argument("--min-citation-rate", default=None, metavar="0.8",
+                   help="with --citations required: the share of answers that must cite a source (default 0.8)")
     p.add_argument("--train-hours", default=None, help="training time budget in hours")
-    p.add_argument("--latency-s", default=None, help="latency budget in seconds per answer")
+    p.add_argument("--latency-s", default=None,
+                   help="a request's wait budget in seconds (compared with the p95 of questions asked one at a time)")
     p.add_argument("--weights", default=None, metavar=weights_text(),
-                   help="how much each counts in the score (defaults shown)")
+                   help="how much each counts in the decision score (defaults shown)")
+    p.add_argument("--margin", default=None, metavar="0.05",
+                   help="how much decision score (accuracy points) you would give up for a cheaper strategy: it is "
+                        "recommended only when shown non-inferior within this margin")
 
 
 def _weights(text: str | None) -> dict[str, float]:
-    """--weights accuracy=1,faithfulness=0.25,cost=0.05 -> Constraints fields."""
+    """--weights accuracy=1,faithfulness=0.25 -> Constraints fields."""
     if not text:
         return {}
     from harness.preflight import number
@@ -284,6 +333,9 @@ def _weights(text: str | None) -> dict[str, float]:
     out = {}
     for part in text.split(","):
         key, _, value = part.partition("=")
+        if key.strip() == "cost":
+            raise HarnessError(f"--weights {text}: cost is no longer a weight: it only chooses among strategies "
+                               "shown as good as the leader (set how much you would give up with --margin)")
         if key.strip() not in names:
             raise HarnessError(f"--weights {text}: unknown weight '{key.strip()}' (known: {', '.join(names)})")
         out[names[key.strip()]] = number("--weights", value.strip(), minimum=0.0, shown=part.strip())
@@ -306,6 +358,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         profile = profile.with_train(gradient_checkpointing=args.gradient_checkpointing)
     if args.answer_precision:
         profile = replace(profile, answer_precision=args.answer_precision)
+    if args.train_stop:
+        profile = profile.with_train(stop=args.train_stop)
     for s in scenarios:
         s.sizes(args.profile)  # an unknown profile is an input error before any work starts
     from harness.models import load_tokenizer, resolve_model
@@ -320,10 +374,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     device = executor.device(args.device)
     model = resolve_model(args.model, trust_remote_code=args.trust_remote_code)
     load_tokenizer(model)  # present, loadable, with a chat template: before any cell
+    from harness.recipes import fit_to_model, model_params
+
+    profile = fit_to_model(profile, model_params(model.path))  # learning rates for the model's size
     out = out or Path("runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     opts = RunOptions(scenarios=scenarios, strategies=args.strategy, profile=profile, model=model, device=device,
                       seeds=seeds, out=out, argv=sys.argv, progress=not args.quiet, judge=judge,
-                      executor=args.executor, ray_address=args.ray_address)
+                      executor=args.executor, ray_address=args.ray_address,
+                      isolate={"auto": None, "fresh": True, "shared": False}[args.cell_process])
     check_out(opts)  # not another run's folder: before any work
     print(f"harness run: {len(scenarios)} scenario(s), profile {args.profile}, model {model.name}, "
           f"device {device.device} ({device.name}, {device.dtype}), executor {executor.name} -> {out}", flush=True)
@@ -391,11 +449,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gradient-checkpointing", default=None, choices=("auto", "on", "off"),
                      help="recompute activations in backward to save memory (default auto: on for CUDA models "
                           "of 1B parameters and more)")
+    run.add_argument("--train-stop", default=None, choices=("fit", "budget"),
+                     help="fit (the profiles' default): train each adapter until it fits its training split, the "
+                          "profile's epochs being the cap; budget: every planned step")
     run.add_argument("--answer-precision", default=None, choices=ANSWER_PRECISIONS,
                      help="the dtype answers and multiple choice are computed in (default auto: bf16 autocast on a "
                           "CPU with native bf16, the weights' own dtype on a GPU, else fp32)")
     run.add_argument("--trust-remote-code", action="store_true",
                      help="allow a local or hub model to run its own Python code (off by default)")
+    run.add_argument("--cell-process", default="auto", choices=("auto", "fresh", "shared"),
+                     help="fresh: each cell in a process of its own, so its memory peak is its own (auto: on a CPU); "
+                          "shared: every cell in this process, the model loaded once (auto: on CUDA)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--executor", default="local", choices=executors,
                      help="local: cells one after another here; ray: each cell a task on a Ray cluster")

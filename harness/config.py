@@ -233,6 +233,9 @@ def _check_items(shown: str, items: list[EvalItem], doc_ids: set[str], spec: Sce
     needs = SCORERS.get(spec.scorer).requires
     for n, item in enumerate(items):
         where = f"{shown}: item {n + 1} ('{item.id}')"
+        if item.gold_doc_ids == [] and "gold_doc_ids" in item.model_fields_set:
+            raise ConfigError(f"{where}: gold_doc_ids: an empty list; leave the field out when no gold document is "
+                              "known (retrieval is then not measured on the item)")
         for gid in item.gold_doc_ids:
             if gid not in doc_ids:
                 raise ConfigError(f"{where}: gold_doc_ids: unknown document id '{gid}' (not in {corpus_name})")
@@ -300,6 +303,10 @@ def load_scenario(path: str | Path) -> Scenario:
             want = getattr(sizes, what)
             if want > have:
                 raise ConfigError(f"{shown}: profiles.{pname}.{what}: asks for {want} records but the file has {have}")
+        if eval_u is not None and sizes.eval > len(eval_u):
+            raise ConfigError(f"{shown}: profiles.{pname}.eval: asks for {sizes.eval} records but corpus_update.eval "
+                              f"({spec.corpus_update.eval}) has {len(eval_u)}: the update set is answered at the same "
+                              "size as the eval set")
 
     return Scenario(spec=spec, path=yaml_path, corpus=corpus, train=train, eval=evals,
                     corpus_update=corpus_u, eval_update=eval_u, file_hashes=hashes)

@@ -58,6 +58,44 @@ def state_cache(state: list[tuple[Any, Any]], tokens: int) -> Any:
     return cache
 
 
+_SENTINEL = "HARNESS-END-OF-TURN-PROBE"
+
+
+def end_of_turn_id(tokenizer: Any) -> int | None:
+    """The token the chat template writes after an assistant turn (<|im_end|>, Phi-3's <|end|>, Llama-3's
+    <|eot_id|>), read off the template itself; None when it writes no special token there."""
+    cached = getattr(tokenizer, "_harness_end_of_turn", False)
+    if cached is not False:
+        return cached
+    found = None
+    try:
+        text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"},
+                                              {"role": "assistant", "content": _SENTINEL}], tokenize=False)
+        after = text.split(_SENTINEL, 1)[1]
+        ids = tokenizer(after, add_special_tokens=False)["input_ids"]
+        special = set(tokenizer.all_special_ids) | set(getattr(tokenizer, "added_tokens_decoder", {}) or {})
+        found = next((i for i in ids if i in special), None)
+    except Exception:  # noqa: BLE001 - a template that cannot render this: the other stop tokens still apply
+        found = None
+    tokenizer._harness_end_of_turn = found
+    return found
+
+
+def stop_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Where an answer ends: the tokenizer's eos, the model's generation-config eos ids and the template's
+    end-of-turn token, all of them. Passing the tokenizer's eos alone replaces the generation config's list:
+    Phi-3 (eos <|endoftext|>, turns end with <|end|>) and Llama-3 (<|eot_id|>) would then answer to
+    max_new_tokens and run into extra turns, while fine-tuned cells learned to stop: a bias for fine-tuning."""
+    ids: list[int] = []
+    config = getattr(model, "generation_config", None)
+    configured = getattr(config, "eos_token_id", None)
+    for value in (tokenizer.eos_token_id, *(configured if isinstance(configured, list) else [configured]),
+                  end_of_turn_id(tokenizer)):
+        if isinstance(value, int) and value not in ids:
+            ids.append(value)
+    return ids
+
+
 def autocast_to(model: Any, precision: str) -> Any:
     """The dtype `model`'s forwards autocast to for `precision` (models.answer_precision), or None: fp32 weights
     on a CPU are cast per forward, not copied, so the answering peak does not carry a second set of weights;
@@ -117,6 +155,7 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
     states: PromptStates = {}
     keep_prompt_states = keep_prompt_states and len(prompts) <= batch_size
     device = next(model.parameters()).device
+    stops = stop_ids(model, tokenizer)
     tokenizer.padding_side = "left"
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
@@ -129,7 +168,7 @@ def generate(model: Any, tokenizer: Any, conversations: list[list[Message]], max
         with (torch.inference_mode(), answering_in(model, precision),
               out_of_memory_as("answering", len(idx), longest)):
             out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=stops,
                                  return_dict_in_generate=keep_prompt_states, **extra)
         dt = time.perf_counter() - t0
         if keep_prompt_states:

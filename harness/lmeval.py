@@ -13,7 +13,8 @@ import hashlib
 import json
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,11 +119,27 @@ def _evaluate(model: Any, tokenizer: Any, records: list[dict[str, Any]], system:
         lm = QuietHFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
                        **({"mixed_precision_dtype": half} if half is not None else {}))
         tasks = TaskManager(include_path=tmp, include_defaults=False)
-        out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=tasks,
-                                      apply_chat_template=True, system_instruction=system, log_samples=True,
-                                      bootstrap_iters=0, verbosity="ERROR")
+        with _our_commit():
+            out = lm_eval.simple_evaluate(model=lm, tasks=[name], task_manager=tasks,
+                                          apply_chat_template=True, system_instruction=system, log_samples=True,
+                                          bootstrap_iters=0, verbosity="ERROR")
     by_doc = {s["doc_id"]: (float(s["acc"]), float(s["acc_norm"])) for s in out["samples"][name]}
     return [by_doc[i] for i in range(len(records))]
+
+
+@contextmanager
+def _our_commit() -> Iterator[None]:
+    """lm-eval records the working directory's commit by running `git describe` unguarded, which prints
+    "fatal: not a git repository" for every cell outside a checkout. Its results are read for their samples
+    only (the row records harness's own commit), so it records none."""
+    import lm_eval.evaluator as evaluator
+
+    saved = evaluator.get_git_commit_hash
+    evaluator.get_git_commit_hash = lambda: None
+    try:
+        yield
+    finally:
+        evaluator.get_git_commit_hash = saved
 
 
 def shared_context_loglikelihoods(model: Any, requests: Sequence[tuple[Any, list[int], list[int]]],

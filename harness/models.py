@@ -203,12 +203,14 @@ def load_causal_lm(ref: ModelRef, dev: DeviceInfo, four_bit: bool = False) -> An
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch_dtype(dev.dtype),
         )
-        kwargs["device_map"] = {"": 0} if dev.device == "cuda" else {"": "cpu"}
+    # straight to the GPU: loading to the CPU first and moving would hold the weights twice on the way
+    if dev.device == "cuda":
+        kwargs["device_map"] = {"": 0}
+    elif four_bit:
+        kwargs["device_map"] = {"": "cpu"}
     model = AutoModelForCausalLM.from_pretrained(ref.path, **kwargs)
     if four_bit:
         disable_cpu_4bit_repacking(model)
-    elif dev.device == "cuda":
-        model.to("cuda")
     model.eval()
     return model
 

@@ -91,7 +91,7 @@ def write_scenario(corpus: Path, qa: Path, out: Path, name: str | None = None, c
     train = [{"id": f"train-{i + 1}", "instruction": pairs[i][0], "response": pairs[i][1],
               "source_doc_ids": pairs[i][2]} for i in train_idx]
     evals = [{"id": f"eval-{i + 1}", "question": pairs[i][0], "reference": pairs[i][1],
-              "gold_doc_ids": pairs[i][2]} for i in eval_idx]
+              **({"gold_doc_ids": pairs[i][2]} if pairs[i][2] else {})} for i in eval_idx]
     for fname, records in (("train.jsonl", train), ("eval.jsonl", evals)):
         (data / fname).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     rel = lambda p: os.path.relpath(p.resolve(), out.parent.resolve())  # noqa: E731
@@ -110,9 +110,6 @@ def write_scenario(corpus: Path, qa: Path, out: Path, name: str | None = None, c
                      "full": {"train": len(train), "eval": len(evals)}},
     }
     out.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    if not any(corpus.resolve().is_relative_to(r) for r in allowed_roots(out)):
-        notes.append(f"corpus: {corpus} lies outside the scenario's folder: set HARNESS_DATA_DIR={corpus.resolve()} "
-                     "to load it")
     notes += [
         f"split: {len(train)} pairs to train on, {len(evals)} to evaluate (seed {seed}, --eval-share {eval_share})",
         "required_facts: not filled; accuracy is token F1 against the reference (scorer token_f1), and the "
@@ -120,7 +117,7 @@ def write_scenario(corpus: Path, qa: Path, out: Path, name: str | None = None, c
         "wrong_options: not filled; multiple-choice accuracy is not measured",
         "corpus_update: not filled; the changed-data slice is not measured",
     ]
-    with_gold = sum(bool(e["gold_doc_ids"]) for e in evals)
+    with_gold = sum(bool(e.get("gold_doc_ids")) for e in evals)
     if with_gold < len(evals):
         notes.append(f"gold_doc_ids: {len(evals) - with_gold} of {len(evals)} eval items name no document"
                      + ("" if cols.docs else " (no --doc-column)") + "; retrieval metrics are not measured on them")

@@ -159,3 +159,38 @@ def test_run_rejects_a_profile_the_scenario_does_not_size(tmp_path: Path, capsys
     path = write_scenario(tmp_path)  # sizes only the smoke profile
     assert main(["run", "--scenario", str(path), "--profile", "quick"]) == 2
     assert capsys.readouterr().err == f"error: {path}: profiles: no profile 'quick' (defined: smoke)\n"
+
+
+def test_an_empty_gold_list_and_a_short_update_set_are_refused_before_any_work(tmp_path) -> None:  # noqa: ANN001
+    """Found by trying it as a new user: both validated and then failed, or meant nothing, later."""
+    import json
+    import shutil
+
+    import pytest
+
+    from harness.config import ConfigError, load_scenario
+
+    src = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "sc"
+    shutil.copytree(src / "datasets" / "multi_fact_qa", folder / "data")
+    text = (src / "scenarios" / "multi_fact_qa.yaml").read_text()
+    yaml_text = text.replace("../datasets/multi_fact_qa/", "data/")
+    assert "include:" in yaml_text
+    yaml_text = yaml_text.replace("include: _base/defaults.yaml", "").replace(
+        "profiles:\n", "profiles:\n  smoke: {train: 8, eval: 4}\n  quick: {train: 24, eval: 24}\n")
+    spec = folder / "mf.yaml"
+    spec.write_text(yaml_text)
+    load_scenario(spec)  # as copied, it loads
+    rows = (folder / "data" / "eval_update.jsonl").read_text().splitlines()
+    (folder / "data" / "eval_update.jsonl").write_text("\n".join(rows[:10]) + "\n")
+    with pytest.raises(ConfigError, match=r"profiles.quick.eval: asks for 24 records but corpus_update.eval"):
+        load_scenario(spec)
+    (folder / "data" / "eval_update.jsonl").write_text("\n".join(rows) + "\n")
+    first = json.loads((folder / "data" / "eval.jsonl").read_text().splitlines()[0])
+    assert first["gold_doc_ids"]
+    spec.write_text(spec.read_text().replace("kind: multi_fact_qa", "kind: custom").replace("scorer: facts",
+                                                                                          "scorer: token_f1"))
+    lines = (folder / "data" / "eval.jsonl").read_text().splitlines()
+    (folder / "data" / "eval.jsonl").write_text("\n".join([json.dumps({**first, "gold_doc_ids": []}), *lines[1:]]) + "\n")
+    with pytest.raises(ConfigError, match=r"item 1 \('mf-001'\): gold_doc_ids: an empty list; leave the field out"):
+        load_scenario(spec)

@@ -126,7 +126,15 @@ def test_scenarios_new_names_what_it_could_not_fill(tmp_path: Path, capsys: pyte
     text = capsys.readouterr().out
     assert code == 0 and text.startswith(f"wrote {out} (6 documents, 1 train and 2 eval items)")
     assert "wrong_options: not filled" in text and "2 of 2 eval items name no document (no --doc-column)" in text
-    assert "lies outside the scenario's folder" in text  # the corpus is not under tmp_path: the note says how
+    # the corpus is not under tmp_path: the one next command names the folder it may read, and it validates as printed
+    nxt = text.strip().splitlines()[-1]
+    assert nxt == f"next: HARNESS_DATA_DIR={docs.resolve()} harness run --scenario {out}"
+    import os
+    from unittest import mock
+    with mock.patch.dict(os.environ, {"HARNESS_DATA_DIR": str(docs.resolve())}):
+        assert main(["scenarios", "validate", str(out)]) == 0
+    with mock.patch.dict(os.environ, {"HARNESS_DATA_DIR": ""}):
+        assert main(["scenarios", "validate", str(out)]) == 2  # without it, refused: the variable is needed
 
 
 @pytest.mark.slow
