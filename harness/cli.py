@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from harness.constraints import CITATIONS, DATA_CHANGES, DEFAULT_WEIGHTS, weights_text
@@ -385,6 +386,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check_out(opts)  # not another run's folder: before any work
     print(f"harness run: {len(scenarios)} scenario(s), profile {args.profile}, model {model.name}, "
           f"device {device.device} ({device.name}, {device.dtype}), executor {executor.name} -> {out}", flush=True)
+    print(_plan_line(opts, model), flush=True)
     frame = run_matrix(opts, executor)
     print(summary_table(frame))
     print(f"results: {out}")
@@ -394,6 +396,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_CELLS_FAILED
     return 0
+
+
+def _plan_line(opts: Any, model: Any) -> str:
+    """What the run will do and about how long it takes (harness.run.estimate), before the first cell."""
+    from harness.recipes import model_params
+    from harness.run.cache import load_cached
+    from harness.run.estimate import describe, estimate
+    from harness.run.plan import plan
+
+    cells = plan(opts)
+    cached = {c.key for c in cells if load_cached(c.key) is not None}
+    return describe(estimate(opts, cells, cached, model_params(model.path)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -447,8 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                      help="auto picks CUDA with bf16 when available, else the CPU")
     run.add_argument("--gradient-checkpointing", default=None, choices=("auto", "on", "off"),
-                     help="recompute activations in backward to save memory (default auto: on for CUDA models "
-                          "of 1B parameters and more)")
+                     help="recompute activations in backward to save memory (default auto: on CUDA, on when "
+                          "harness size predicts the training step does not fit the card)")
     run.add_argument("--train-stop", default=None, choices=("fit", "budget"),
                      help="fit (the profiles' default): train each adapter until it fits its training split, the "
                           "profile's epochs being the cap; budget: every planned step")

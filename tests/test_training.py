@@ -415,7 +415,10 @@ def test_the_stopping_rule_reads_only_the_epoch_losses() -> None:
     from harness.training import stop_reason
 
     rule = TrainConfig(steps=None, epochs=20, batch_size=4, lr=1e-3, stop="fit", fit_loss=0.05, plateau=0.05,
-                       patience=3, min_epochs=3)
+                       patience=3, min_epochs=3, fit_share=0.9)
+    assert stop_reason(rule, [2.0, 0.5, 0.2], [0.1, 0.5, 0.9]) == "fit"  # 90% of the epoch written exactly
+    assert stop_reason(rule, [2.0, 0.5, 0.2], [0.1, 0.5, 0.85]) is None
+    assert stop_reason(replace(rule, fit_loss=0.0), [2.0, 0.5, 0.01], [0.0, 0.0, 0.5]) is None  # loss alone: not a fit
     assert stop_reason(rule, [0.01, 0.01]) is None  # not before min_epochs
     assert stop_reason(rule, [2.0, 0.5, 0.05]) == "fit"
     assert stop_reason(rule, [2.0, 0.5, 0.2]) is None
@@ -434,6 +437,7 @@ def test_training_stops_when_it_fits_and_runs_to_the_cap_when_it_never_does(tiny
     examples = [(closed_book("S", f"Who supplies KP-{i}?"), f"Supplier number {i} does.") for i in range(4)]
 
     def run(lr: float = 5e-3, **rule: float):  # noqa: ANN202
+        rule.setdefault("fit_share", 2.0)  # the loss rule under test here; reproduction is tested below
         cfg = TrainConfig(steps=None, epochs=12, batch_size=4, lr=lr, r=8, alpha=16, warmup_steps=1, stop="fit",
                           min_epochs=3, **rule)  # 4 examples at batch 4: one step an epoch
         model = attach_lora(load_causal_lm(ref, dev, four_bit=four_bit), cfg, quantized=four_bit, seed=0)
@@ -448,6 +452,9 @@ def test_training_stops_when_it_fits_and_runs_to_the_cap_when_it_never_does(tiny
     assert "stopped after 6 steps (fit)" in fit.budget
     still = run(fit_loss=0.0, lr=0.0)
     assert still.stop == "plateau" and still.steps == 4  # 3 stale epochs after the first: from epoch 4
+    # the reproduction rule is wired in: a share every epoch meets stops at the first epoch it is checked
+    copied = run(fit_share=0.0, patience=100)
+    assert (copied.stop, copied.steps) == ("fit", 3) and copied.losses == never.losses[:3]
 
 
 def test_a_trained_cell_records_why_and_when_training_stopped(tmp_path: Path, tiny_llama: Path,

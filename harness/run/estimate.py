@@ -1,0 +1,98 @@
+"""What a run will do and about how long it will take, said before the first cell (a first-time user's question).
+
+The estimate is arithmetic on the plan (cells to compute, training examples x epochs at most, items answered)
+times rates measured on one reference run, named with it. It is printed only where that basis applies (the same
+model identity class and device kind); elsewhere the plan's sizes are printed without a time, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from harness.cell import Strategy
+from harness.evaluate import TRAIN_SAMPLE
+from harness.registry import STRATEGIES
+
+# Measured on the default `harness run` (quick profile, embedded SmolLM2-135M, 2-core Xeon with AMX, torch 2.13
+# CPU), cold: bench/README.md "The default matrix, cold". Per strategy kind: seconds per training example per
+# epoch actually run, the share of the cap's epochs the fit rule ran, seconds per answered item, and the fixed
+# seconds of a cell (its process, model load, index).
+BASIS_NAME = "the default quick run on a 2-core CPU (bench/README.md)"
+BASIS_DEVICE = "cpu"
+BASIS_MAX_PARAMS = 200e6  # the basis holds for models of the embedded one's size only
+
+
+@dataclass(frozen=True)
+class Rate:
+    s_per_example_epoch: float  # training: seconds per example per epoch
+    epoch_share: float  # epochs run by the fit rule, as a share of the cap (mean over the basis run's cells)
+    s_per_item: float  # answering and scoring, per item answered (eval, update and own training items)
+    s_fixed: float  # a cell's fixed cost
+
+
+RATES = {"closed_book": Rate(0.0, 0.0, 0.0, 0.0), "retrieval": Rate(0.0, 0.0, 0.0, 0.0),
+         "raft": Rate(0.0, 0.0, 0.0, 0.0)}
+
+
+def kind(s: Strategy) -> str:
+    """Which rate a strategy's cell follows: RAFT trains on prompts with sources; others by what they answer with."""
+    if s.train and s.examples is not None:
+        return "raft"
+    return "retrieval" if s.retrieval else "closed_book"
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: int
+    cached: int
+    train_cells: int
+    max_steps: int  # at most, if every adapter trains to its cap
+    items: int
+    seconds: float | None  # None: no basis for this model or device
+    seconds_cap: float | None
+
+
+def estimate(opts, cells, cached: set[str], params: float | None) -> Plan:  # noqa: ANN001 - RunOptions, [Cell]
+    """The plan's sizes, and a time where the basis applies."""
+    from harness.training import planned_steps
+
+    by_name = {s.name: s for s in opts.scenarios}
+    todo = [c for c in cells if c.key not in cached]
+    steps = items = train_cells = 0
+    seconds = cap = 0.0
+    for c in todo:
+        s, sc = STRATEGIES.get(c.strategy), by_name[c.scenario]
+        sizes = sc.sizes(opts.profile.name)
+        n_items = sizes.eval * (2 if sc.corpus_update else 1)
+        if s.fine_tuned:
+            n_items += min(sizes.train, TRAIN_SAMPLE)
+        items += n_items
+        rate = RATES[kind(s)]
+        t_train = t_cap = 0.0
+        if s.train:
+            cfg = opts.profile.train_config(c.strategy)
+            n, _ = planned_steps(cfg, sizes.train)
+            steps += n
+            train_cells += 1
+            epochs_cap = min(cfg.epochs or 0, n * cfg.batch_size / max(sizes.train, 1)) if cfg.epochs else 0
+            t_cap = rate.s_per_example_epoch * sizes.train * epochs_cap
+            t_train = t_cap * rate.epoch_share if cfg.stop == "fit" else t_cap
+        seconds += rate.s_fixed + rate.s_per_item * n_items + t_train
+        cap += rate.s_fixed + rate.s_per_item * n_items + t_cap
+    applies = (opts.device.device == BASIS_DEVICE and params is not None and params <= BASIS_MAX_PARAMS
+               and all(r.s_per_item > 0 for r in RATES.values()))
+    return Plan(len(cells), len(cells) - len(todo), train_cells, steps, items,
+                seconds if applies else None, cap if applies else None)
+
+
+def describe(p: Plan) -> str:
+    """One line for the terminal, the estimate's basis named."""
+    head = (f"plan: {p.cells} cells ({p.cached} from the cache), {p.train_cells} adapters to train "
+            f"(at most {p.max_steps:,} steps), {p.items:,} items to answer")
+    if p.seconds is None:
+        return head + "; no time estimate (its basis is the embedded model on a CPU)"
+    if p.cells == p.cached:
+        return head + "; every cell comes from the cache (seconds)"
+    return (head + f"; about {math.ceil(p.seconds / 60)} min (at most {math.ceil(p.seconds_cap / 60)} if every "
+            f"adapter trains to its cap), from {BASIS_NAME}")
