@@ -403,7 +403,7 @@ def _plan_line(opts: Any, model: Any) -> str:
     from harness.recipes import model_params
     from harness.run.cache import load_cached
     from harness.run.estimate import describe, estimate
-    from harness.run.plan import plan
+    from harness.run.matrix import plan
 
     cells = plan(opts)
     cached = {c.key for c in cells if load_cached(c.key) is not None}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from harness.cell import Strategy
 from harness.evaluate import TRAIN_SAMPLE
-from harness.registry import STRATEGIES
+from harness.strategies import STRATEGIES
 
 # Measured on the default `harness run` (quick profile, embedded SmolLM2-135M, 2-core Xeon with AMX, torch 2.13
 # CPU), cold: bench/README.md "The default matrix, cold". Per strategy kind: seconds per training example per
