@@ -27,6 +27,28 @@ def answers(samples: list[dict[str, Any]], scenario: str, strategy: str) -> dict
             if s["scenario"] == scenario and s["strategy"] == strategy}
 
 
+def _read(run: str) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+    """A run folder; one of an older run format too (a speed-up is compared against the run before it), read
+    raw: only the columns and per-item scores compared here are used, and those kept their meaning."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from harness.errors import HarnessError
+    from harness.results import read_run
+
+    try:
+        return read_run(run)
+    except HarnessError as exc:
+        if "format" not in str(exc):
+            raise
+        path = Path(run)
+        samples = [json.loads(line) for line in (path / "samples.jsonl").read_text().splitlines() if line.strip()]
+        print(f"note: {run} is of an older run format; read raw")
+        return pd.read_parquet(path / "results.parquet"), samples, json.loads((path / "manifest.json").read_text())
+
+
 def main() -> None:
     from harness.results import item_scores, read_run
     from harness.stats import paired
@@ -35,7 +57,7 @@ def main() -> None:
     p.add_argument("run_a")
     p.add_argument("run_b")
     a = p.parse_args()
-    (fa, sa, _), (fb, sb, _) = read_run(a.run_a), read_run(a.run_b)
+    (fa, sa, _), (fb, sb, _) = _read(a.run_a), _read(a.run_b)
     cells = [(r.scenario, r.strategy) for r in fb.itertuples() if r.status == "ok"
              and ((fa.scenario == r.scenario) & (fa.strategy == r.strategy) & (fa.status == "ok")).any()]
     print(f"A = {a.run_a}, B = {a.run_b}; per cell: A -> B on the shared items, B - A [95% paired interval], p")

@@ -451,7 +451,7 @@ def test_training_stops_when_it_fits_and_runs_to_the_cap_when_it_never_does(tiny
     assert fit.seconds_per_step == pytest.approx(fit.seconds / 6)
     assert "stopped after 6 steps (fit)" in fit.budget
     still = run(fit_loss=0.0, lr=0.0)
-    assert still.stop == "plateau" and still.steps == 4  # 3 stale epochs after the first: from epoch 4
+    assert still.stop == "plateau" and still.steps == 1 + TrainConfig.patience  # `patience` stale epochs after the first
     # the reproduction rule is wired in: a share every epoch meets stops at the first epoch it is checked
     copied = run(fit_share=0.0, patience=100)
     assert (copied.stop, copied.steps) == ("fit", 3) and copied.losses == never.losses[:3]
