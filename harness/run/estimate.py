@@ -16,8 +16,7 @@ from harness.strategies import STRATEGIES
 
 # Measured on the default `harness run` (quick profile, embedded SmolLM2-135M, 2-core Xeon with AMX, torch 2.13
 # CPU), cold: bench/README.md "The default matrix, cold". Per strategy kind: seconds per training example per
-# epoch actually run, the share of the cap's epochs the fit rule ran, seconds per answered item, and the fixed
-# seconds of a cell (its process, model load, index).
+# epoch actually run, the share of the cap's epochs the fit rule ran, and seconds per answered item.
 BASIS_NAME = "the cells of the committed quick run on a 2-core CPU (docs/run; bench/README.md)"
 BASIS_DEVICE = "cpu"
 BASIS_PARAMS = (50e6, 200e6)  # the basis holds for models of the embedded one's size only
@@ -27,14 +26,15 @@ BASIS_PARAMS = (50e6, 200e6)  # the basis holds for models of the embedded one's
 class Rate:
     s_per_example_epoch: float  # training: seconds per example per epoch
     epoch_share: float  # epochs run by the fit rule, as a share of the cap (mean over the basis run's cells)
-    s_per_item: float  # answering and scoring, per item answered (eval, update and own training items)
-    s_fixed: float  # a cell's fixed cost
+    # answering and scoring per item answered (eval, update and own training items), a cell's fixed cost
+    # (its process, model load, index) spread over its items, as the basis run measured them together
+    s_per_item: float
 
 
 # from the 12 timed cells of docs/run (commit 33196cc; a cell's wall time is the gap to the next cell's start,
 # so its fixed cost is inside s_per_item), 2026-12-03
-RATES = {"closed_book": Rate(0.2135, 0.469, 1.61, 0.0), "retrieval": Rate(0.0, 0.0, 1.62, 0.0),
-         "raft": Rate(0.857, 0.575, 1.82, 0.0)}
+RATES = {"closed_book": Rate(0.2135, 0.469, 1.61), "retrieval": Rate(0.0, 0.0, 1.62),
+         "raft": Rate(0.857, 0.575, 1.82)}
 
 
 def kind(s: Strategy) -> str:
@@ -80,8 +80,8 @@ def estimate(opts, cells, cached: set[str], params: float | None) -> Plan:  # no
             epochs_cap = min(cfg.epochs or 0, n * cfg.batch_size / max(sizes.train, 1)) if cfg.epochs else 0
             t_cap = rate.s_per_example_epoch * sizes.train * epochs_cap
             t_train = t_cap * rate.epoch_share if cfg.stop == "fit" else t_cap
-        seconds += rate.s_fixed + rate.s_per_item * n_items + t_train
-        cap += rate.s_fixed + rate.s_per_item * n_items + t_cap
+        seconds += rate.s_per_item * n_items + t_train
+        cap += rate.s_per_item * n_items + t_cap
     applies = (opts.device.device == BASIS_DEVICE and params is not None and BASIS_PARAMS[0] <= params <= BASIS_PARAMS[1]
                and all(r.s_per_item > 0 for r in RATES.values()))
     return Plan(len(cells), len(cells) - len(todo), train_cells, steps, items,
