@@ -12,7 +12,11 @@ def test_the_commit_outside_a_checkout_is_none_and_silent(tmp_path: Path, monkey
     from harness.run import provenance
 
     monkeypatch.setattr(provenance, "project_root", lambda: tmp_path)  # not a checkout
-    assert provenance.git_commit() == "none"
+    provenance.git_commit.cache_clear()  # read once per process: an earlier test may have read the checkout's
+    try:
+        assert provenance.git_commit() == "none"
+    finally:
+        provenance.git_commit.cache_clear()
     out, err = capfd.readouterr()
     assert "fatal" not in out + err
 
