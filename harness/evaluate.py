@@ -17,7 +17,7 @@ from harness.cell import CellTask, Context, Example, Strategy
 from harness.data import Document, EvalItem, TrainItem
 from harness.citations import citation_scores
 from harness.faithfulness import split_claims
-from harness.generation import PromptStates, generate
+from harness.generation import PromptStates, generate, serving_precision
 from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
 from harness.metrics import column, sliced
@@ -181,9 +181,11 @@ def _latency(model: Any, ctx: Context, s: _Set, system: str, retrieval: bool, in
              precision: str) -> dict[str, float]:
     """A user's wait: the first `latency_sample` eval questions asked one at a time, each timed from the
     question to its whole answer (retrieval included), as a request would be served; p50 and p95 of them.
-    The answers are not scored: the batched answers are the cell's (the same greedy decoding)."""
+    The answers are not scored: the batched answers are the cell's (the same greedy decoding). Timed in
+    generation.serving_precision, which the row records as latency_precision."""
     import numpy as np
 
+    precision = serving_precision(model, precision)
     waits = []
     for item in s.items[:prof.latency_sample]:
         start = time.perf_counter()
@@ -196,8 +198,9 @@ def _latency(model: Any, ctx: Context, s: _Set, system: str, retrieval: bool, in
                  precision=precision)
         waits.append(time.perf_counter() - start)
     if not waits:
-        return {"latency_p50_s": math.nan, "latency_p95_s": math.nan}
-    return {"latency_p50_s": float(np.percentile(waits, 50)), "latency_p95_s": float(np.percentile(waits, 95))}
+        return {"latency_p50_s": math.nan, "latency_p95_s": math.nan, "latency_precision": None}
+    return {"latency_p50_s": float(np.percentile(waits, 50)), "latency_p95_s": float(np.percentile(waits, 95)),
+            "latency_precision": precision}
 
 
 def _per_slice(sets: list[_Set], trained_on: list[TrainItem], out: dict[str, Any]) -> None:

@@ -106,6 +106,14 @@ def autocast_to(model: Any, precision: str) -> Any:
     return getattr(torch, precision) if on_cpu and precision != "float32" else None
 
 
+def serving_precision(model: Any, precision: str) -> str:
+    """The dtype one request at a time is answered in (latency). Where answers autocast fp32 weights on a CPU,
+    the cast of every weight at every forward is paid once per token, so at batch 1 the cast costs more than
+    it saves (34 vs 95 ms a token for the embedded model on the 2-core Xeon, bench/README.md); a server would
+    hold the weights in the one dtype it serves, so a request is timed in the weights' own dtype."""
+    return "float32" if autocast_to(model, precision) is not None else precision
+
+
 @contextmanager
 def answering_in(model: Any, precision: str) -> Iterator[None]:
     """Forwards of `model` under autocast to `precision`, where there is anything to cast (autocast_to)."""

@@ -84,7 +84,7 @@ def check_rows_filled(df: pd.DataFrame) -> None:
         assert r["recognises_not_writes"] in (True, False)
         assert 0.0 <= r["accuracy_ci_low"] <= r["accuracy"] <= r["accuracy_ci_high"] <= 1.0
         assert r["peak_memory_mb"] > 0 and r["seconds_per_answer"] > 0
-        assert 0 < r["latency_p50_s"] <= r["latency_p95_s"]
+        assert 0 < r["latency_p50_s"] <= r["latency_p95_s"] and r["latency_precision"] == "float32"
         assert "torch" in json.loads(r["versions"])
         if r["strategy"] in TRAINED:
             assert r["trainable_params"] > 0 and r["adapter_mb"] > 0 and r["train_seconds"] > 0

@@ -120,3 +120,15 @@ def test_the_same_cell_measures_its_own_memory_whatever_ran_before(tmp_path, tin
         assert (frame["status"] == "ok").all(), frame["error"].tolist()
         peaks[name] = float(frame.loc["baseline", "peak_memory_mb"])
     assert abs(peaks["after"] / peaks["alone"] - 1) < 0.10, peaks
+
+
+def test_a_request_on_a_cpu_is_timed_in_the_weights_own_dtype(tiny_llama) -> None:  # noqa: ANN001
+    """Batched answers may autocast fp32 weights to bf16; one request at a time is timed without the per-forward
+    cast of every weight (a server keeps the dtype it serves); fp32 answers stay fp32."""
+    from transformers import AutoModelForCausalLM
+
+    from harness.generation import serving_precision
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    assert serving_precision(model, "bfloat16") == "float32"
+    assert serving_precision(model, "float32") == "float32"
