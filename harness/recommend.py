@@ -38,7 +38,8 @@ PARTIAL_CREDIT = ("field_accuracy", "fact_recall", "token_f1")
 # their accuracy term, as a token overlap is not an answer being right
 REFERENCE_SCORERS = ("exact_match", "token_f1", "rouge_l")
 # what each verdict kind means, in a buyer's words (the CLI, the report and the app print these)
-KIND_WORDS = {"best": "best, shown", "as_good": "as good and cheaper, shown", "inconclusive": "provisional: the data cannot tell yet"}
+KIND_WORDS = {"best": "best, shown", "as_good": "as good and cheaper, shown",
+              "inconclusive": "provisional: the data cannot tell yet", "only": "the only candidate: nothing to compare"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class Recommendation:
     recommended: str | None
     runner_up: str | None
     meets_constraints: bool
-    verdict: str = "inconclusive"  # best | as_good | inconclusive (harness.verdict)
+    verdict: str = "inconclusive"  # best | as_good | inconclusive | only (harness.verdict)
     leader: str | None = None  # the highest decision score among the allowed strategies
     alternative: str | None = None  # the strategy the verdict names beside the leader
     margin: float = math.nan
@@ -275,7 +276,8 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         verdict = decide(leader.strategy, others, {c.strategy: c.cost for c in cands}, pairs, k.margin, ALPHA,
                          rec.quantity)
     else:  # nothing measures quality here: named by cost, and never called shown
-        verdict = Verdict("inconclusive", leader.strategy, leader.strategy, others[0] if others else None, k.margin,
+        verdict = Verdict("inconclusive" if others else "only", leader.strategy, leader.strategy,
+                          others[0] if others else None, k.margin,
                           ALPHA, rec.quantity, untested=others)
     rec.verdict, rec.leader, rec.alternative = verdict.kind, verdict.leader, verdict.alternative
     rec.recommended = verdict.recommended
@@ -336,9 +338,9 @@ def _needed(c: Comparison) -> str:
 
 def _headline(rec: Recommendation, v: Verdict) -> str:
     """The verdict in one sentence a buyer can act on."""
+    if v.kind == "only":
+        return f"{v.leader} is the only strategy within these constraints: there is nothing to compare it with."
     if v.kind == "best":
-        if not v.comparisons:
-            return f"{v.leader} is the only strategy within these constraints: there is nothing to compare it with."
         return (f"{v.leader} is best: ahead of every other allowed strategy on {v.quantity}, each paired test "
                 f"significant after Holm's correction over {len(v.comparisons)} comparisons.")
     if v.kind == "as_good":

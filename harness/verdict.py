@@ -6,7 +6,9 @@
   bound of its paired interval (level 1 - alpha/m over the m cheaper strategies tested, Bonferroni) is
   above -margin. The cheapest such strategy is recommended;
 - inconclusive: neither. The leader is named as provisional, with the interval of its lead and the items a
-  test would need to tell it from the alternative (80% power at the observed difference).
+  test would need to tell it from the alternative (80% power at the observed difference);
+- only: no other strategy is allowed (or measured), so there is nothing to compare; neither shown nor
+  provisional, and never called best.
 
 Pure numpy over per-item scores: the recommender calls it on a run's samples, bench/calibration.py on
 simulated ones, so the figures there are the figures of this code.
@@ -21,7 +23,7 @@ from typing import Any, Literal
 
 from harness.stats import ALPHA, LEVEL, Paired, Term, holm, items_needed, weighted_paired
 
-Kind = Literal["best", "as_good", "inconclusive"]
+Kind = Literal["best", "as_good", "inconclusive", "only"]
 
 
 @dataclass
@@ -94,6 +96,8 @@ def decide(leader: str, others: Sequence[str], cost: dict[str, float], pairs: Pa
 
     cost: lower is cheaper; pairs: as for compare(); an allowed strategy missing from pairs has no shared
     item scores and cannot be told apart from the leader."""
+    if not others:
+        return Verdict("only", leader, leader, None, margin, alpha, quantity)
     results = {o: weighted_paired(pairs[o]) for o in others if o in pairs}
     comps = compare(leader, pairs, quantity, alpha, results)
     by = {c.other: c for c in comps}

@@ -212,6 +212,18 @@ def test_a_budget_nothing_meets_is_an_answer_with_the_closest() -> None:
     assert "NO strategy meets" in render_text({"sc": rec})
 
 
+def test_a_lone_strategy_is_the_only_candidate_never_best() -> None:
+    """One strategy (a scenario where only baseline ran, or one left by the budgets) has nothing to be shown
+    better than: the verdict says so, in the headline and the verdict's words."""
+    frame, samples = make_run({"baseline": {"acc": hits(10), "mem_gb": 1.0}})
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert (rec.verdict, rec.recommended, rec.alternative, rec.comparisons) == ("only", "baseline", None, [])
+    assert rec.headline == "baseline is the only strategy within these constraints: there is nothing to compare it with."
+    assert rec.rationale[0].startswith("Verdict (the only candidate: nothing to compare):")
+    left = recommend(*make_run(BASE), Constraints(memory_gb=2))["sc"]
+    assert (left.recommended, left.verdict) == ("baseline", "only")
+
+
 def test_the_scenario_name_does_not_matter() -> None:
     a = recommend(*make_run(BASE, "multi_fact_qa"), Constraints(memory_gb=4))["multi_fact_qa"]
     b = recommend(*make_run(BASE, "whatever"), Constraints(memory_gb=4))["whatever"]
