@@ -75,14 +75,16 @@ def results_page(run: Path) -> str:
     """The results table of one run folder, with the command, commit and date that produced it."""
     from harness.results import read_run
 
-    frame, _, manifest = read_run(run)
+    from harness.recommend import KIND_WORDS, Constraints, recommend
+
+    frame, samples, manifest = read_run(run)
     ok = frame[frame["status"] == "ok"]
     cmd = " ".join(["harness"] + [a for a in manifest["command"][1:]])
     lines = [GENERATED, "# Results of the committed run", "",
              f"Run folder `{run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}`, command `{cmd}`, "
              f"commit `{manifest['git_commit'][:12]}`, finished {manifest.get('finished', '?')}, "
              f"model `{manifest.get('model', {}).get('name', manifest.get('model', '?')) if isinstance(manifest.get('model'), dict) else manifest.get('model')}`, "
-             f"device `{manifest.get('device', {}).get('device_name', manifest.get('device', {}).get('device', '?'))}`.",
+             f"device `{manifest.get('device', {}).get('name', manifest.get('device', {}).get('device', '?'))}`.",
              "", (f"**This run is partial**: {len(frame)} of {len(manifest['cells'])} cells finished; the others are not "
                   "shown, and re-running its command resumes it." if not manifest.get("complete") else
                   f"All {len(frame)} cells finished."),
@@ -106,6 +108,10 @@ def results_page(run: Path) -> str:
     failed = frame[frame["status"] != "ok"]
     for _, r in failed.iterrows():
         lines.append(f"\n{r['scenario']} / {r['strategy']}: {r['status']} ({r['error']})")
+    lines += ["", "## Verdicts", "", f"`harness recommend --run {run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}` "
+              "with no constraints (no budgets, data never changes, citations optional, margin 0.05):", ""]
+    for name, rec in recommend(frame, samples, Constraints()).items():
+        lines.append(f"- **{name}**: {rec.recommended} ({KIND_WORDS[rec.verdict]}). {rec.headline}")
     return "\n".join(lines) + "\n"
 
 

@@ -31,10 +31,10 @@ class Rate:
     s_per_item: float
 
 
-# from the 12 timed cells of docs/run (commit 33196cc; a cell's wall time is the gap to the next cell's start,
-# so its fixed cost is inside s_per_item), 2026-12-03
-RATES = {"closed_book": Rate(0.2135, 0.469, 1.61), "retrieval": Rate(0.0, 0.0, 1.62),
-         "raft": Rate(0.857, 0.575, 1.82)}
+# from the 18 cells of docs/run (commit 07e8db3, cold, 37 min 57 s; a cell's wall time is the gap to the next
+# cell's start, so its fixed cost is inside s_per_item): `python bench/estimate_rates.py docs/run`, 2026-12-03
+RATES = {"closed_book": Rate(0.1911, 0.547, 0.98), "retrieval": Rate(0.0, 0.0, 1.30),
+         "raft": Rate(0.9937, 0.533, 1.43)}
 
 
 def kind(s: Strategy) -> str:
