@@ -105,6 +105,18 @@ def results_page(run: Path) -> str:
             _fmt(r.get("train_seconds"), 0) if r.get("fine_tuned") else "0",
             _fmt(r.get("train_epochs"), 0) if r.get("fine_tuned") else "–", _fmt(r.get("train_stop")),
             _fmt(peak / 1024 if peak == peak and peak is not None else None, 1), _fmt(r.get("latency_p95_s"), 1)]) + " |")
+    lines += ["", "Evidence, citations, hedging and waits: groundedness in the passages a retrieving strategy was shown, "
+              "the share of answers citing a given source and of cited passages that support the claim, hit@k "
+              "(any gold document retrieved) and gold recall@k (the share of an item's gold documents retrieved), "
+              "answers that hedge between candidate values, seconds per answer in a batch (throughput) and a "
+              "request's wait asked alone (median, 95th percentile).", "",
+              "| scenario | strategy | grounded | cites | cite precision | hit@k | gold recall@k | hedged | "
+              "s/answer (batch) | wait p50 s | wait p95 s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in ok.sort_values(["scenario", "strategy"]).iterrows():
+        lines.append(" | ".join([f"| {r['scenario']}", r["strategy"]] + [
+            _fmt(r.get(c)) for c in ("groundedness", "citation_rate", "citation_precision", "hit_at_k",
+                                     "gold_recall_at_k", "hedge_rate", "seconds_per_answer")]
+            + [_fmt(r.get("latency_p50_s"), 1), _fmt(r.get("latency_p95_s"), 1)]) + " |")
     failed = frame[frame["status"] != "ok"]
     for _, r in failed.iterrows():
         lines.append(f"\n{r['scenario']} / {r['strategy']}: {r['status']} ({r['error']})")
