@@ -40,7 +40,9 @@ def test_the_results_page_is_the_committed_run() -> None:
     import pandas as pd
 
     frame = pd.read_parquet(run / "results.parquet")
-    assert int((frame["status"] == "ok").sum()) == page.count("\n| ") - 1  # a table line per finished cell, + the header
+    ok = int((frame["status"] == "ok").sum())
+    assert page.count("\n| ") == 2 * (ok + 1)  # two tables: a line per finished cell, + the header
+    assert all(f"- **{name}**: " in page for name in frame["scenario"].unique())  # a verdict per scenario
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="the docs extra installs mkdocs")
