@@ -271,13 +271,12 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     ranked = sorted(pool, key=lambda c: (-c.score, c.cost))
     leader = ranked[0]
     others = [c.strategy for c in ranked[1:]]
-    if parts:
+    if parts or not others:  # decide() names a lone strategy "only", whatever measures quality
         pairs = {o: t for o in others if (t := item_terms(samples, scenario, leader.strategy, o, parts)) is not None}
         verdict = decide(leader.strategy, others, {c.strategy: c.cost for c in cands}, pairs, k.margin, ALPHA,
                          rec.quantity)
     else:  # nothing measures quality here: named by cost, and never called shown
-        verdict = Verdict("inconclusive" if others else "only", leader.strategy, leader.strategy,
-                          others[0] if others else None, k.margin,
+        verdict = Verdict("inconclusive", leader.strategy, leader.strategy, others[0], k.margin,
                           ALPHA, rec.quantity, untested=others)
     rec.verdict, rec.leader, rec.alternative = verdict.kind, verdict.leader, verdict.alternative
     rec.recommended = verdict.recommended
@@ -339,6 +338,9 @@ def _needed(c: Comparison) -> str:
 def _headline(rec: Recommendation, v: Verdict) -> str:
     """The verdict in one sentence a buyer can act on."""
     if v.kind == "only":
+        if not rec.meets_constraints:
+            return (f"No strategy meets these constraints; {v.leader}, the closest, is named alone: there is nothing "
+                    "to compare it with.")
         return f"{v.leader} is the only strategy within these constraints: there is nothing to compare it with."
     if v.kind == "best":
         return (f"{v.leader} is best: ahead of every other allowed strategy on {v.quantity}, each paired test "

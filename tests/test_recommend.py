@@ -209,6 +209,7 @@ def test_a_budget_nothing_meets_is_an_answer_with_the_closest() -> None:
     rec = recommend(frame, samples, Constraints(memory_gb=0.5))["sc"]
     assert not rec.meets_constraints and rec.recommended == "baseline"  # the least memory over the budget
     assert rec.summary.startswith("sc: no strategy meets memory <= 0.5 GB")
+    assert rec.verdict == "only" and rec.headline.startswith("No strategy meets these constraints; baseline, the closest")
     assert "NO strategy meets" in render_text({"sc": rec})
 
 
