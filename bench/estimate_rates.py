@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -33,11 +32,12 @@ def main() -> None:
 
     from harness.config import builtin_scenario_paths, load_scenario
     from harness.profiles import PROFILES
-    from harness.run.estimate import kind
+    from harness.results import read_run
+    from harness.run.estimate import cap_epochs, kind
     from harness.strategies import STRATEGIES
 
-    manifest = json.loads((a.run / "manifest.json").read_text())
-    rows = pd.read_parquet(a.run / "results.parquet").sort_values("created_at").reset_index(drop=True)
+    frame, _, manifest = read_run(a.run)
+    rows = frame.sort_values("created_at").reset_index(drop=True)
     profile = PROFILES[manifest["profile"]["name"]]
     builtin = {p.stem: p for p in builtin_scenario_paths()}  # a run made in another checkout: its path is not here
     scenarios = {name: load_scenario(Path(s["path"]) if Path(s["path"]).exists() else builtin[name])
@@ -56,8 +56,8 @@ def main() -> None:
         n_items = sum(0 if pd.isna(r.get(c)) else int(r[c]) for c in ("n_items", "n_items_updated", "n_items_train"))
         t = float(r["train_seconds"]) if own else 0.0
         if own:
-            cap = profile.train_config(r["strategy"]).epochs
             n_train = scenarios[r["scenario"]].sizes(profile.name).train
+            cap = cap_epochs(profile.train_config(r["strategy"]), n_train)
             train_s[k] += t
             example_epochs[k] += n_train * r["train_epochs"]
             shares[k].append(r["train_epochs"] / cap)

@@ -37,6 +37,17 @@ RATES = {"closed_book": Rate(0.1911, 0.547, 0.98), "retrieval": Rate(0.0, 0.0, 1
          "raft": Rate(0.9937, 0.533, 1.43)}
 
 
+def cap_epochs(cfg, n_train: int) -> float:  # noqa: ANN001 - TrainConfig
+    """The epochs an adapter trains at most: the profile's epochs, or fewer where max_steps ends it first;
+    epoch_share is a share of this (bench/estimate_rates.py fits it)."""
+    from harness.training import planned_steps
+
+    if not cfg.epochs:
+        return 0.0
+    n, _ = planned_steps(cfg, n_train)
+    return min(cfg.epochs, n * cfg.batch_size / max(n_train, 1))
+
+
 def kind(s: Strategy) -> str:
     """Which rate a strategy's cell follows: RAFT trains on prompts with sources; others by what they answer with."""
     if s.train and s.examples is not None:
@@ -77,7 +88,7 @@ def estimate(opts, cells, cached: set[str], params: float | None) -> Plan:  # no
             n, _ = planned_steps(cfg, sizes.train)
             steps += n
             train_cells += 1
-            epochs_cap = min(cfg.epochs or 0, n * cfg.batch_size / max(sizes.train, 1)) if cfg.epochs else 0
+            epochs_cap = cap_epochs(cfg, sizes.train)
             t_cap = rate.s_per_example_epoch * sizes.train * epochs_cap
             t_train = t_cap * rate.epoch_share if cfg.stop == "fit" else t_cap
         seconds += rate.s_per_item * n_items + t_train
