@@ -78,10 +78,11 @@ def results_page(run: Path) -> str:
     from harness.recommend import KIND_WORDS, Constraints, recommend
 
     frame, samples, manifest = read_run(run)
+    shown = run.relative_to(ROOT) if run.is_relative_to(ROOT) else run
     ok = frame[frame["status"] == "ok"]
     cmd = " ".join(["harness"] + [a for a in manifest["command"][1:]])
     lines = [GENERATED, "# Results of the committed run", "",
-             f"Run folder `{run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}`, command `{cmd}`, "
+             f"Run folder `{shown}`, command `{cmd}`, "
              f"commit `{manifest['git_commit'][:12]}`, finished {manifest.get('finished', '?')}, "
              f"model `{manifest.get('model', {}).get('name', manifest.get('model', '?')) if isinstance(manifest.get('model'), dict) else manifest.get('model')}`, "
              f"device `{manifest.get('device', {}).get('name', manifest.get('device', {}).get('device', '?'))}`.",
@@ -120,7 +121,7 @@ def results_page(run: Path) -> str:
     failed = frame[frame["status"] != "ok"]
     for _, r in failed.iterrows():
         lines.append(f"\n{r['scenario']} / {r['strategy']}: {r['status']} ({r['error']})")
-    lines += ["", "## Verdicts", "", f"`harness recommend --run {run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}` "
+    lines += ["", "## Verdicts", "", f"`harness recommend --run {shown}` "
               "with no constraints (no budgets, data never changes, citations optional, margin 0.05):", ""]
     for name, rec in recommend(frame, samples, Constraints()).items():
         lines.append(f"- **{name}**: {rec.recommended} ({KIND_WORDS[rec.verdict]}). {rec.headline}")
