@@ -223,11 +223,11 @@ def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any], k
     questions = [i.question for i in s.items]
     results = judge.score_many(questions, s.answers, s.knowledge(kb_index))
     for sc, extra, (value, claims) in zip(s.scores, s.extra, results):
-        sc["faithfulness"] = None if value is None or math.isnan(value) else value
+        sc["faithfulness"] = _none(value)
         extra["claims"] = claims
     if retrieval:
         for sc, (value, _) in zip(s.scores, judge.score_many(questions, s.answers, s.shown())):
-            sc["groundedness"] = None if value is None or math.isnan(value) else value
+            sc["groundedness"] = _none(value)
     out["faithfulness_method"] = judge.method
 
 
@@ -240,8 +240,9 @@ def _citations(s: _Set, ctx: Context) -> None:
         extra["cited_ids"] = found["cited_ids"]
 
 
-def _none(value: float) -> float | None:
-    return None if math.isnan(value) else value
+def _none(value: float | None) -> float | None:
+    """A score that was not measured (None or NaN) as None, which the means and intervals leave out."""
+    return None if value is None or math.isnan(value) else value
 
 
 def _correctness(s: _Set, ctx: Context) -> None:
@@ -251,7 +252,7 @@ def _correctness(s: _Set, ctx: Context) -> None:
     if judged is None:
         return
     for sc, value in zip(s.scores, judged(s.answers, [i.reference for i in s.items])):
-        sc["answer_correctness"] = None if math.isnan(value) else value
+        sc["answer_correctness"] = _none(value)
 
 
 def _retrieval_quality(s: _Set, k: int) -> None:
