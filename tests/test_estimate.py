@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from harness.run.estimate import Plan, describe, estimate
 from harness.run.matrix import plan
 from test_matrix import options
@@ -26,3 +28,20 @@ def test_the_plan_counts_cells_steps_and_items(tiny_llama: Path, tmp_path: Path)
 def test_the_line_names_its_basis() -> None:
     line = describe(Plan(cells=18, cached=0, train_cells=9, max_steps=756, items=864, seconds=1500, seconds_cap=2900))
     assert "about 25 min (at most 49 if every adapter trains to its cap)" in line and "bench/README.md" in line
+
+
+def test_no_time_where_the_cpu_computes_in_another_precision(tiny_llama: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The basis CPU trained and answered in bf16; one without native bf16 runs fp32, about twice as slow."""
+    import harness.models as models
+
+    opts = options(tiny_llama, tmp_path / "r", ["baseline", "lora"])
+    cells = plan(opts)
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: True)
+    native = estimate(opts, cells, set(), params=135e6)
+    assert native.seconds is not None and native.seconds_cap >= native.seconds > 0
+    monkeypatch.setattr(models, "cpu_has_bf16", lambda: False)
+    fp32 = estimate(opts, cells, set(), params=135e6)
+    assert fp32.seconds is None and fp32.seconds_cap is None
+    assert describe(fp32).endswith("this one computes in float32, which it did not measure)")
+    assert (fp32.cells, fp32.items, fp32.max_steps) == (native.cells, native.items, native.max_steps)

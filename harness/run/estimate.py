@@ -20,6 +20,10 @@ from harness.strategies import STRATEGIES
 BASIS_NAME = "the cells of the committed quick run on a 2-core CPU (docs/run; bench/README.md)"
 BASIS_DEVICE = "cpu"
 BASIS_PARAMS = (50e6, 200e6)  # the basis holds for models of the embedded one's size only
+# the basis CPU computes bf16 natively, so its cells trained and answered under bf16 autocast; a CPU without
+# (AVX2 only, say) computes in fp32 and ran the same cells about twice as slow (bench/README.md): no basis
+BASIS_PRECISION = "bfloat16"
+NO_BASIS = "its basis, the embedded 135M model on a CPU, does not apply"
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,14 @@ class Plan:
     train_cells: int
     max_steps: int  # at most, if every adapter trains to its cap
     items: int
-    seconds: float | None  # None: no basis for this model or device
+    seconds: float | None  # None: no basis for this model, device or precision
     seconds_cap: float | None
+    no_time: str = NO_BASIS  # why there is no time, where there is none
 
 
 def estimate(opts, cells, cached: set[str], params: float | None) -> Plan:  # noqa: ANN001 - RunOptions, [Cell]
     """The plan's sizes, and a time where the basis applies."""
+    from harness.models import answer_precision
     from harness.training import planned_steps
 
     by_name = {s.name: s for s in opts.scenarios}
@@ -93,10 +99,15 @@ def estimate(opts, cells, cached: set[str], params: float | None) -> Plan:  # no
             t_train = t_cap * rate.epoch_share if cfg.stop == "fit" else t_cap
         seconds += rate.s_per_item * n_items + t_train
         cap += rate.s_per_item * n_items + t_cap
-    applies = (opts.device.device == BASIS_DEVICE and params is not None and BASIS_PARAMS[0] <= params <= BASIS_PARAMS[1]
-               and all(r.s_per_item > 0 for r in RATES.values()))
+    no_time = ""
+    if not (opts.device.device == BASIS_DEVICE and params is not None and BASIS_PARAMS[0] <= params <= BASIS_PARAMS[1]
+            and all(r.s_per_item > 0 for r in RATES.values())):
+        no_time = NO_BASIS
+    elif (precision := answer_precision(opts.profile.answer_precision, opts.device)) != BASIS_PRECISION:
+        no_time = (f"its basis computed in {BASIS_PRECISION} on a CPU that has it natively; this one computes in "
+                   f"{precision}, which it did not measure")
     return Plan(len(cells), len(cells) - len(todo), train_cells, steps, items,
-                seconds if applies else None, cap if applies else None)
+                None if no_time else seconds, None if no_time else cap, no_time)
 
 
 def describe(p: Plan) -> str:
@@ -104,7 +115,7 @@ def describe(p: Plan) -> str:
     head = (f"plan: {p.cells} cells ({p.cached} from the cache), {p.train_cells} adapters to train "
             f"(at most {p.max_steps:,} steps), {p.items:,} items to answer")
     if p.seconds is None:
-        return head + "; no time estimate (its basis, the embedded 135M model on a CPU, does not apply)"
+        return head + f"; no time estimate ({p.no_time})"
     if p.cells == p.cached:
         return head + "; every cell comes from the cache (seconds)"
     return (head + f"; about {math.ceil(p.seconds / 60)} min (at most {math.ceil(p.seconds_cap / 60)} if every "
