@@ -15,6 +15,8 @@ answering the same questions are. Each setting is simulated `--sims` times (2,00
 Monte Carlo error of a rate r over S simulations: sqrt(r (1 - r) / S), printed for 0.05.
 
 Run: python bench/calibration.py [--sims 2000] [--weighted] [--n 24,60,200] [--p 0.05,0.3,0.5]
+     [--pairs independent,correlated] [--setting null,lead,edge] [--seed 0]
+(--pairs and --setting keep only those rows: a suspect row rerun with more simulations, or another seed)
 """
 
 from __future__ import annotations
@@ -79,7 +81,11 @@ def one(rng: np.random.Generator, n: int, pa: float, pb: float, corr: float, wei
             "covers_diff": b_minus_a[1] <= truth <= b_minus_a[2], "covers_a": lo <= pa <= hi}
 
 
-def run(sims: int, ns: list[int], ps: list[float], weighted: bool, seed: int) -> None:
+SETTINGS = {"null": "null", "lead": "A leads +0.15", "edge": "B behind by the margin"}
+
+
+def run(sims: int, ns: list[int], ps: list[float], weighted: bool, seed: int,
+        pairs: tuple[str, ...] = ("independent", "correlated"), settings: tuple[str, ...] = tuple(SETTINGS)) -> None:
     print(f"endpoint: {'accuracy + 0.25 x faithfulness' if weighted else 'accuracy (0/1)'}; {sims} simulations "
           f"per row; margin {DEFAULT_MARGIN}; Monte Carlo error at 0.05: +-{math.sqrt(0.05 * 0.95 / sims):.4f}")
     print("| n | p(B) | pairs | setting | best (false +) | best A (power) | as good B | inconclusive | "
@@ -89,9 +95,13 @@ def run(sims: int, ns: list[int], ps: list[float], weighted: bool, seed: int) ->
     for n in ns:
         for p in ps:
             for label, corr in (("independent", 0.0), ("correlated", CORRELATION)):
+                if label not in pairs:
+                    continue
                 # B answers at the base rate p; A at p, p + 0.15, or exactly the margin above
-                for setting, pa in (("null", p), ("A leads +0.15", p + LEAD),
-                                    ("B behind by the margin", p + DEFAULT_MARGIN)):
+                for key, pa in (("null", p), ("lead", p + LEAD), ("edge", p + DEFAULT_MARGIN)):
+                    if key not in settings:
+                        continue
+                    setting = SETTINGS[key]
                     out = [one(rng, n, pa, p, corr, weighted) for _ in range(sims)]
                     rate = {k: float(np.mean([o[k] for o in out])) for k in out[0]}
                     print(f"| {n} | {p:g} | {label} | {setting} | {rate['best_any']:.3f} | {rate['best_A']:.3f} | "
@@ -107,9 +117,16 @@ def main() -> None:
     ap.add_argument("--weighted", action="store_true", help="the default decision score: accuracy + 0.25 x "
                                                              "faithfulness (slower: permutation and BCa)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pairs", default="independent,correlated")
+    ap.add_argument("--setting", default=",".join(SETTINGS), help=f"rows to keep: {', '.join(SETTINGS)}")
     a = ap.parse_args()
+    pairs, settings = tuple(a.pairs.split(",")), tuple(a.setting.split(","))
+    unknown = [x for x in pairs if x not in ("independent", "correlated")] + [x for x in settings if x not in SETTINGS]
+    if unknown:
+        ap.error(f"unknown --pairs or --setting value(s): {', '.join(unknown)}")
     start = time.perf_counter()
-    run(a.sims, [int(x) for x in a.n.split(",")], [float(x) for x in a.p.split(",")], a.weighted, a.seed)
+    run(a.sims, [int(x) for x in a.n.split(",")], [float(x) for x in a.p.split(",")], a.weighted, a.seed, pairs,
+        settings)
     print(f"\n{time.perf_counter() - start:.0f} s")
 
 

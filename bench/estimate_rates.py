@@ -1,4 +1,4 @@
-"""Fit the plan estimate's rates (harness/run/estimate.py RATES) to a finished run, and set the estimate beside it.
+"""Fit the plan estimate's rates (harness/run/estimate.py BASES) to a finished run: where the run's time went.
 
     python bench/estimate_rates.py runs/quick-new3
 
@@ -6,8 +6,9 @@ A cell's wall time is the gap from its start (`created_at`) to the next cell's s
 manifest's `finished`), so its fixed cost (process, model load, index) is inside its seconds per item. Per
 strategy kind (estimate.kind): seconds per training example per epoch run (cells that trained their own
 adapter), the share of the cap's epochs the fit rule ran, and seconds per item answered (eval, update and
-own training items) outside training. Prints the RATES line to paste and the estimate those rates give for
-the run's plan against its measured wall time (a check of the arithmetic on the run it was fitted to).
+own training items) outside training. Prints the rates to paste as the basis of the run's precision
+(harness.models.answer_precision), and the run's measured wall time; `harness run` prints the estimate those
+rates give for its plan.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def main() -> None:
     rates = {k: (train_s[k] / example_epochs[k] if example_epochs[k] else 0.0,
                  sum(shares[k]) / len(shares[k]) if shares[k] else 0.0,
                  answer_s[k] / items[k] if items[k] else math.nan) for k in items}
-    print("RATES = {" + ", ".join(f'"{k}": Rate({a:.4f}, {b:.3f}, {c:.2f})' for k, (a, b, c) in rates.items()) + "}")
+    precision = ", ".join(sorted(set(rows["answer_precision"].dropna())))
+    print(f"rates of the {precision} basis: {{" + ", ".join(f'"{k}": Rate({a:.4f}, {b:.3f}, {c:.2f})'
+                                                   for k, (a, b, c) in rates.items()) + "}")
     measured = (starts[-1] - starts[0]).total_seconds() if manifest.get("finished") else math.nan
     print(f"measured wall time of the cells: {measured / 60:.1f} min ({len(rows)} cells)")
 

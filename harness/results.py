@@ -257,9 +257,11 @@ def to_frame(rows: list[dict[str, Any]]) -> Any:
 
     df = pd.DataFrame(rows)
     contract = columns()
-    for c in contract:
-        if c not in df.columns:
-            df[c] = None
+    # the missing ones added in one piece: one insert each fragments the frame (pandas warns, on every run)
+    missing = [c for c in contract if c not in df.columns]
+    if missing:
+        df = pd.concat([df, pd.DataFrame({c: [None] * len(df) for c in missing}, index=df.index, dtype=object)],
+                       axis=1)
     extra = sorted(c for c in df.columns if c not in contract)
     return df[contract + extra]
 

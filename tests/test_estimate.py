@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.run.estimate import Plan, describe, estimate
+from harness.run.estimate import BASES, Plan, describe, estimate
 from harness.run.matrix import plan
 from test_matrix import options
 
@@ -26,22 +26,27 @@ def test_the_plan_counts_cells_steps_and_items(tiny_llama: Path, tmp_path: Path)
 
 
 def test_the_line_names_its_basis() -> None:
-    line = describe(Plan(cells=18, cached=0, train_cells=9, max_steps=756, items=864, seconds=1500, seconds_cap=2900))
+    line = describe(Plan(cells=18, cached=0, train_cells=9, max_steps=756, items=864, seconds=1500, seconds_cap=2900,
+                         basis=BASES["bfloat16"].name))
     assert "about 25 min (at most 49 if every adapter trains to its cap)" in line and "bench/README.md" in line
 
 
-def test_no_time_where_the_cpu_computes_in_another_precision(tiny_llama: Path, tmp_path: Path,
+def test_the_basis_follows_the_precision_the_cpu_computes_in(tiny_llama: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The basis CPU trained and answered in bf16; one without native bf16 runs fp32, about twice as slow."""
+    """A CPU with native bf16 trains and answers in bf16; one without runs fp32, about twice as slow: each
+    gets the basis measured in its own precision, named in the line."""
     import harness.models as models
 
     opts = options(tiny_llama, tmp_path / "r", ["baseline", "lora"])
     cells = plan(opts)
     monkeypatch.setattr(models, "cpu_has_bf16", lambda: True)
     native = estimate(opts, cells, set(), params=135e6)
-    assert native.seconds is not None and native.seconds_cap >= native.seconds > 0
     monkeypatch.setattr(models, "cpu_has_bf16", lambda: False)
     fp32 = estimate(opts, cells, set(), params=135e6)
-    assert fp32.seconds is None and fp32.seconds_cap is None
-    assert describe(fp32).endswith("this one computes in float32, which it did not measure)")
+    assert native.basis == BASES["bfloat16"].name and fp32.basis == BASES["float32"].name
+    assert fp32.seconds > 1.5 * native.seconds > 0 and fp32.seconds_cap >= fp32.seconds
+    assert "without native bf16 (bench/run-fp32" in describe(fp32)
     assert (fp32.cells, fp32.items, fp32.max_steps) == (native.cells, native.items, native.max_steps)
+    monkeypatch.setattr(models, "answer_precision", lambda choice, device: "float16")
+    none = estimate(opts, cells, set(), params=135e6)
+    assert none.seconds is None and describe(none).endswith("this CPU computes in float16, which none measured)")
