@@ -40,6 +40,25 @@ def cluster() -> Iterator[str]:
         ray_faults.uninstall()
 
 
+LOCAL_STRATEGIES = ["baseline", "rag", "lora", "hybrid"]
+
+
+@pytest.fixture(scope="module")
+def local_run(tiny_llama: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    """The local executor's rows and run folder, computed once for the module (with a cache of their own)."""
+    out = tmp_path_factory.mktemp("ray-local")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HARNESS_CACHE_DIR", str(out / "cache"))
+        return run_matrix(options(tiny_llama, out / "run", LOCAL_STRATEGIES)), out / "run"
+
+
+def _same_rows(local: pd.DataFrame, remote: pd.DataFrame) -> None:
+    local = local[local["strategy"].isin(remote["strategy"])]
+    cols = [c for c in COMPARED if c in local.columns]
+    pd.testing.assert_frame_equal(local[cols].reset_index(drop=True), remote[cols].reset_index(drop=True),
+                                  check_exact=False, atol=1e-4)
+
+
 def ray_options(model: Path, out: Path, strategies: list[str]):  # noqa: ANN201
     return dataclasses.replace(options(model, out, strategies), executor="ray")
 
@@ -49,20 +68,17 @@ COMPARED = ["scenario", "strategy", "seed", "status", "accuracy", "accuracy_upda
 
 
 def test_ray_gives_the_rows_of_the_local_executor_and_hybrid_reuses_lora(
-        cluster: str, tmp_path: Path, tiny_llama: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    strategies = ["baseline", "rag", "lora", "hybrid"]
-    local = run_matrix(options(tiny_llama, tmp_path / "local", strategies))
+        cluster: str, tmp_path: Path, tiny_llama: Path, local_run: tuple[pd.DataFrame, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    local, local_dir = local_run
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "ray-cache"))  # nothing served from the local run
-    remote = run_matrix(ray_options(tiny_llama, tmp_path / "ray", strategies))
+    remote = run_matrix(ray_options(tiny_llama, tmp_path / "ray", LOCAL_STRATEGIES))
 
     assert list(remote["status"]) == ["ok"] * 4, list(remote["error"])
-    cols = [c for c in COMPARED if c in local.columns]
-    pd.testing.assert_frame_equal(local[cols].reset_index(drop=True), remote[cols].reset_index(drop=True),
-                                  check_exact=False, atol=1e-4)
-    answers = {}
-    for name in ("local", "ray"):
-        _, samples, manifest = read_run(tmp_path / name)
-        answers[name] = [(s["strategy"], s["item_id"], s["answer"]) for s in samples]
+    _same_rows(local, remote)
+    _, samples, manifest = read_run(tmp_path / "ray")
+    answers = {name: [(s["strategy"], s["item_id"], s["answer"]) for s in run_samples]
+               for name, run_samples in (("local", read_run(local_dir)[1]), ("ray", samples))}
     assert answers["local"] == answers["ray"] and len(answers["ray"]) > 0
 
     # provenance: the manifest names the executor and its node(s); every row, the node that computed it
@@ -81,19 +97,17 @@ def test_ray_gives_the_rows_of_the_local_executor_and_hybrid_reuses_lora(
     assert manifest["executor"]["cell_process"] == "a fresh worker process per cell"
 
 
-def test_long_lived_actors_give_the_same_rows(cluster: str, tmp_path: Path, tiny_llama: Path, fresh_cache: Path,
+def test_long_lived_actors_give_the_same_rows(cluster: str, tmp_path: Path, tiny_llama: Path,
+                                             local_run: tuple[pd.DataFrame, Path],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The GPU path (one actor per GPU keeping the model across its cells), run with CPU actors here."""
     from harness.run.ray_executor import RayExecutor
 
-    strategies = ["baseline", "lora", "hybrid"]
-    local = run_matrix(options(tiny_llama, tmp_path / "local", strategies))
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "actor-cache"))
-    remote = run_matrix(ray_options(tiny_llama, tmp_path / "actors", strategies), RayExecutor(actors=True))
+    remote = run_matrix(ray_options(tiny_llama, tmp_path / "actors", ["baseline", "lora", "hybrid"]),
+                        RayExecutor(actors=True))
     assert list(remote["status"]) == ["ok"] * 3, list(remote["error"])
-    cols = [c for c in COMPARED if c in local.columns]
-    pd.testing.assert_frame_equal(local[cols].reset_index(drop=True), remote[cols].reset_index(drop=True),
-                                  check_exact=False, atol=1e-4)
+    _same_rows(local_run[0], remote)
     assert read_run(tmp_path / "actors")[2]["executor"]["cell_process"].startswith("one long-lived actor per worker")
 
 
