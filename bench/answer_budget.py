@@ -39,7 +39,7 @@ def main() -> None:
         return len(tok(text, add_special_tokens=False)["input_ids"])
 
     samples = [json.loads(line) for line in (a.run / "samples.jsonl").open()]
-    print(f"| scenario | longest training answer (tokens) | budget | answers cut | accuracy changed |")
+    print("| scenario | longest training answer (tokens) | budget | answers cut | accuracy changed |")
     print("|---|---|---|---|---|")
     for path in builtin_scenario_paths():
         sc = load_scenario(path)

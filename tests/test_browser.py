@@ -102,13 +102,14 @@ class _Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def _drawn(browser: _Browser, url: str, deadline_s: float = 120) -> dict[str, Any]:
-    """Open url and wait until its script run has ended and nothing is still loading; the page's last state."""
+def _drawn(browser: _Browser, url: str, title: str, deadline_s: float = 120) -> dict[str, Any]:
+    """Open url and wait until it shows its title (not the page before it), its script run has ended and nothing
+    is still loading; the page's last state."""
     browser.call("Page.navigate", url=url)
     deadline, state = time.time() + deadline_s, {}
     while time.time() < deadline:
         state = browser.state()
-        if state["titles"] and state["script"] == "notRunning" and not state["loading"]:
+        if title in state["titles"] and state["script"] == "notRunning" and not state["loading"]:
             time.sleep(1)  # charts paint a moment after their element exists
             return browser.state()
         time.sleep(0.25)
@@ -147,7 +148,7 @@ def test_every_page_has_content_in_a_real_browser(smoke_run: Path, tmp_path: Pat
             time.sleep(1)
         browser = _Browser()
         for page in PAGES:
-            state = _drawn(browser, base + ("/" if page == "overview" else f"/{page}"))
+            state = _drawn(browser, base + ("/" if page == "overview" else f"/{page}"), TITLES[page])
             assert TITLES[page] in state.get("titles", []), f"{page}: its title never appeared ({state})"
             assert state["script"] == "notRunning", f"{page}: its script never finished ({state})"
             assert not state["errors"], f"{page} shows an exception: {state['errors']}"
