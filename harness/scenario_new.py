@@ -1,8 +1,10 @@
 """`harness scenarios new`: a valid scenario from a folder of documents and a file of question/answer pairs.
 
 A help desk has questions and answers, not `required_facts` or wrong options: the scenario it gets is of
-kind `custom`, scored by token F1 against the reference, and the writer says what it could not fill and
-what that leaves unmeasured.
+kind `custom`, its items carry key facts derived from each reference (harness.keyfacts: what answers the
+question and is not in it), written into the records for the team to read and correct, and scored like
+`required_facts` (scorer `facts`; token F1 beside it, secondary). The writer says what it could not fill
+and what that leaves unmeasured.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import yaml
 
 from harness.config import allowed_roots
 from harness.documents import read_folder
+from harness.keyfacts import FALLBACK_WORDS, document_frequencies, key_facts
 from harness.errors import HarnessError
 
 
@@ -88,10 +91,12 @@ def write_scenario(corpus: Path, qa: Path, out: Path, name: str | None = None, c
     eval_idx, train_idx = sorted(order[:n_eval]), sorted(order[n_eval:])
     data = out.parent / name
     data.mkdir(parents=True, exist_ok=True)
+    df, n_docs = document_frequencies(d.text for d in docs)
+    facts = [key_facts(q, a, df, n_docs) or [a] for q, a, _ in pairs]  # no fact outside the question: the whole answer
     train = [{"id": f"train-{i + 1}", "instruction": pairs[i][0], "response": pairs[i][1],
-              "source_doc_ids": pairs[i][2]} for i in train_idx]
+              "source_doc_ids": pairs[i][2], "required_facts": facts[i]} for i in train_idx]
     evals = [{"id": f"eval-{i + 1}", "question": pairs[i][0], "reference": pairs[i][1],
-              **({"gold_doc_ids": pairs[i][2]} if pairs[i][2] else {})} for i in eval_idx]
+              **({"gold_doc_ids": pairs[i][2]} if pairs[i][2] else {}), "required_facts": facts[i]} for i in eval_idx]
     for fname, records in (("train.jsonl", train), ("eval.jsonl", evals)):
         (data / fname).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     rel = lambda p: os.path.relpath(p.resolve(), out.parent.resolve())  # noqa: E731
@@ -103,7 +108,7 @@ def write_scenario(corpus: Path, qa: Path, out: Path, name: str | None = None, c
         "corpus": rel(corpus) + "/",
         "train": rel(data / "train.jsonl"),
         "eval": rel(data / "eval.jsonl"),
-        "scorer": "token_f1",
+        "scorer": "facts",
         "system_prompt": "Answer the question in one or two short sentences.",
         "profiles": {"smoke": {"train": min(4, len(train)), "eval": min(4, len(evals))},
                      "quick": {"train": len(train), "eval": len(evals)},
@@ -112,8 +117,10 @@ def write_scenario(corpus: Path, qa: Path, out: Path, name: str | None = None, c
     out.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
     notes += [
         f"split: {len(train)} pairs to train on, {len(evals)} to evaluate (seed {seed}, --eval-share {eval_share})",
-        "required_facts: not filled; accuracy is token F1 against the reference (scorer token_f1), and the "
-        "seen/unseen slices compare whole references",
+        f"required_facts: the key facts of each reference that its question does not state (codes, numbers, "
+        f"options, names; else its {FALLBACK_WORDS} rarest words in the documents), written into {data.name}/"
+        "train.jsonl and eval.jsonl: read them and correct any that do not carry the answer; accuracy is all of "
+        "an item's key facts stated (scorer facts), token F1 against the reference is a secondary column",
         "wrong_options: not filled; multiple-choice accuracy is not measured",
         "corpus_update: not filled; the changed-data slice is not measured",
     ]

@@ -122,3 +122,16 @@ def quantities(text: str, unit: str) -> set[str]:
         if m.group(2) == unit:
             out.update(_NUMBER_ONLY.findall(m.group(1)))
     return out
+
+
+# words that carry no fact in any domain (articles, pronouns, auxiliaries, prepositions, conjunctions,
+# common verbs and adverbs of instructions)
+STOP_WORDS = frozenset("""
+a an the this that these those it its they them their there here we you your our i he she his her
+is are was were be been being am do does did done have has had having can could will would shall should may
+might must not no nor and or but if then than so as at by for from in into of on onto to with without within
+about above after again against all any before below between both during each few more most other over own
+same some such through under until up very what when where which while who whom why how only also just
+once out off too use used using get got make made take taken per via every never always often please
+mean means meaning yes
+""".split())

@@ -149,3 +149,31 @@ def test_free_form_items_run_end_to_end_on_the_tiny_model(tmp_path: Path, tiny_l
     assert df["accuracy"].between(0, 1).all() and (df["n_items"] == 4).all()
     assert df.loc["rag", "hit_at_k"] >= 0 and df.loc["rag", "index_seconds"] > 0
     assert df["mc_accuracy"].isna().all()  # no wrong options: not measured, never made up
+
+
+def test_scenarios_new_writes_key_facts_the_question_does_not_give(tmp_path: Path) -> None:
+    """The helpdesk example, written by the command: every item has key facts, each one its reference states and
+    its question does not, and the scenario is scored on them (token F1 only beside them)."""
+    import json
+
+    import yaml
+
+    from harness.textnorm import contains
+
+    out = tmp_path / "helpdesk.yaml"
+    assert main(["scenarios", "new", "--corpus", str(EXAMPLE / "helpdesk" / "docs"), "--qa",
+                 str(EXAMPLE / "helpdesk" / "qa.csv"), "--out", str(out), "--doc-column", "source"]) == 0
+    assert yaml.safe_load(out.read_text())["scorer"] == "facts"
+    items = [json.loads(line) for f in ("train.jsonl", "eval.jsonl")
+             for line in (tmp_path / "helpdesk" / f).read_text().splitlines()]
+    facts = {i.get("question", i.get("instruction")): i["required_facts"] for i in items}
+    assert facts["How long is the warranty on a KP-200 pump?"] == ["36-month"]  # not KP-200: the question gives it
+    assert facts["How do I fix error E31?"] == ["PS-9"]
+    assert facts["When is the help desk open?"] == ["07:00", "18:00", "CET", "Friday"]
+    for i in items:
+        question, reference = i.get("question", i.get("instruction")), i.get("reference", i.get("response"))
+        assert i["required_facts"] and all(contains(reference, f) and not contains(question, f)
+                                           for f in i["required_facts"]), i
+    # the committed example is what the command writes
+    for f in ("train.jsonl", "eval.jsonl"):
+        assert (tmp_path / "helpdesk" / f).read_text() == (EXAMPLE / "helpdesk" / f).read_text()

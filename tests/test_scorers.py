@@ -113,3 +113,37 @@ def test_every_scorer_reports_a_headline_accuracy() -> None:
     item = _item(reference="a", required_facts=["a"], required_terms=["a"], expected_fields={"a": 1})
     for name in SCORERS.names():
         assert "accuracy" in SCORERS.get(name)("a", item), name
+
+
+def test_echoing_the_question_earns_no_recall_and_no_accuracy() -> None:
+    """multi_fact_qa's fact_recall counted the part number the question gives: echoing it scored 0.33."""
+    from harness.data import EvalItem
+    from harness.scorers import SCORERS
+
+    item = EvalItem(id="e", question="How many working days does it take to get KP-8886 from the company that makes it?",
+                    reference="KP-8886 is supplied by Pellam Components, whose lead time is 32 working days.",
+                    required_facts=["KP-8886", "Pellam Components", "32 working days"])
+    facts = SCORERS.get("facts")
+    echo = facts("The company that makes KP-8886 is a large corporation with a massive workforce.", item)
+    assert echo["fact_recall"] == 0.0 and echo["accuracy"] == 0.0
+    half = facts("KP-8886 comes from Pellam Components.", item)
+    assert half["fact_recall"] == 0.5 and half["accuracy"] == 0.0  # of the two facts the question does not give
+    right = facts("Pellam Components makes it; 32 working days.", item)
+    assert right["fact_recall"] == 1.0 and right["accuracy"] == 1.0
+
+
+def test_a_wrong_answer_in_the_references_wording_earns_no_correctness() -> None:
+    """A help desk's reference scored by token F1 gave lora 0.37 for a wrong flag said in the references'
+    wording; its key facts (the options the question does not give) give it nothing."""
+    from harness.data import EvalItem
+    from harness.keyfacts import key_facts
+    from harness.scorers import SCORERS
+
+    question, reference = "How do I skip the hooks for one commit?", "Use git commit -n (or --no-verify)."
+    item = EvalItem(id="e", question=question, reference=reference, required_facts=key_facts(question, reference))
+    assert item.required_facts == ["-n", "--no-verify"]
+    wrong = SCORERS.get("facts")("Use git commit --fixup=<commit>, which continues committing after changes are "
+                                 "made to the pre-commit hook.", item)
+    assert wrong["accuracy"] == 0.0 and wrong["fact_recall"] == 0.0 and wrong["token_f1"] > 0.2
+    right = SCORERS.get("facts")("Run git commit --no-verify, or -n for short.", item)
+    assert right["accuracy"] == 1.0

@@ -1,6 +1,7 @@
-"""Fact scorer: an answer is right when it states every required fact (numbers and units normalised), and
-hedges on none: naming several candidates ("Pellam Components or Orvik Seals; 10, 25 or 32 working days")
-earns no credit for the fact they stand in for."""
+"""Fact scorer: an answer is right when it states every required fact the question does not already state
+(numbers and units normalised), and hedges on none: naming several candidates ("Pellam Components or Orvik
+Seals; 10, 25 or 32 working days") earns no credit for the fact they stand in for, and repeating the
+question's own part number is not recall."""
 
 from __future__ import annotations
 
@@ -45,14 +46,20 @@ def hedged(answer: str, fact: str, facts: list[str], question: str = "") -> bool
     return False
 
 
+def asked_facts(item: EvalItem) -> list[str]:
+    """The required facts an answer must add to the question: those the question states already ("KP-8886" in
+    "Who supplies KP-8886?") are given, not recalled, and earn nothing (echoing the question scores 0)."""
+    return [f for f in item.required_facts if not contains(item.question, f)]
+
+
 def fact_credit(answer: str, item: EvalItem) -> tuple[float, bool]:
-    """(share of required facts stated without a hedge, whether any was hedged); NaN for an item that names
-    none (it cannot be scored on facts)."""
-    if not item.required_facts:
+    """(share of the facts the question does not give that the answer states without a hedge, whether any was
+    hedged); NaN for an item with no such fact (it cannot be scored on facts)."""
+    facts = asked_facts(item)
+    if not facts:
         return math.nan, False
-    facts = list(item.required_facts)
     stated = [f for f in facts if contains(answer, f)]
-    hedges = [f for f in stated if hedged(answer, f, facts, item.question)]
+    hedges = [f for f in stated if hedged(answer, f, list(item.required_facts), item.question)]
     return (len(stated) - len(hedges)) / len(facts), bool(hedges)
 
 
@@ -63,8 +70,9 @@ def fact_recall(answer: str, item: EvalItem) -> float:
 
 @scorer("facts", requires=("required_facts",), metrics=("accuracy", "fact_recall", "hedge_rate", "token_f1"))
 def score_facts(answer: str, item: EvalItem) -> dict[str, float]:
-    """Item accuracy: all required facts stated, none hedged; fact_recall: the share; hedge_rate: 1 when the
-    answer hedged on any; token F1 vs the reference."""
+    """Item accuracy: every required fact the question does not give stated, none hedged; fact_recall: the
+    share; hedge_rate: 1 when the answer hedged on any; token F1 vs the reference (secondary: a wrong answer in
+    the reference's wording earns it)."""
     recall, hedge = fact_credit(answer, item)
     return {"accuracy": math.nan if math.isnan(recall) else float(recall == 1.0), "fact_recall": recall,
             "hedge_rate": math.nan if math.isnan(recall) else float(hedge),
