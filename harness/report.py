@@ -345,8 +345,9 @@ def _risks(r: Report) -> list[str]:
     method = r.manifest.get("faithfulness") or "claims-offline"
     if method.startswith("claims-offline"):
         out.append("Faithfulness was scored offline by harness's claim checker (agreement with hand labels: "
-                   f"{CALIBRATION.describe()}); it misses contradictions that carry no number, code or "
-                   "name. Use --judge with a strong LLM for a ragas-judged value.")
+                   f"{CALIBRATION.describe()}): a weak proxy, which still supports some claims that swap a relation "
+                   "between words the evidence holds. It counts in the decision only on right answers (supported "
+                   "accuracy). Use --judge with a strong LLM for a ragas-judged value.")
     else:
         out.append(f"Faithfulness was judged by {method} through ragas; the judge's own errors are not measured here.")
     n = r.frame["n_items"].dropna()

@@ -58,13 +58,34 @@ def test_agreement_with_the_labelled_calibration_set(scorer: OfflineFaithfulness
     (bench/faithfulness_calibration.py chose the threshold on `tune` alone)."""
     cases = [json.loads(line) for line in LABELLED.read_text().splitlines() if line.strip()]
     assert {"paraphrase", "wrong_number", "invented_entity", "partial", "json_field"} <= {c["category"] for c in cases}
-    for split in ("tune", "holdout", "other_domain", "fresh"):
+    for split in ("tune", "holdout", "other_domain", "fresh", "inventions"):
         sub = [c for c in cases if c["split"] == split]
         predicted = [scorer.score(c["answer"], c["evidence"])[0] == 1.0 for c in sub]
         acc, kappa = agreement(predicted, [c["supported"] for c in sub])
+        supported_wrongly = [p for p, c in zip(predicted, sub) if not c["supported"]]
+        fs = sum(supported_wrongly) / len(supported_wrongly)
         want = getattr(CALIBRATION, split)
-        assert (len(sub), round(acc, 2), round(kappa, 2)) == (want.cases, want.accuracy, want.kappa), (split, acc, kappa)
+        assert (len(sub), round(acc, 2), round(kappa, 2), round(fs, 2)) == (
+            want.cases, want.accuracy, want.kappa, want.false_support), (split, acc, kappa, fs)
     assert {c["domain"] for c in cases if c["split"] == "fresh"} == {"hr_policy", "it_helpdesk"}
+
+
+@pytest.mark.parametrize("answer, evidence", [
+    # the inventions the measures issue found supported, each against the evidence a strategy is scored on
+    ("The company that makes KP-8886 is a large corporation with a massive workforce, and it takes a significant "
+     "amount of time to produce a single KP-8886.",
+     ["Catalogue entry KP-8886: KP-8886 is a valve spring used in Korrin pump assemblies. It is sourced from Pellam "
+      "Components.", "Supplier profile: Pellam Components: Standard lead time: 32 working days from purchase order."]),
+    ("Use git commit --fixup=<commit>, which continues committing after changes are made to the pre-commit hook.",
+     ["Commit options: The --no-verify option, also written -n, bypasses the pre-commit and commit-msg hooks for one "
+      "commit."]),
+    ("Run git-merge-backoff -f -f to record a merge commit.",
+     ["Merge options: The --no-ff option creates a merge commit even when the merge could be a fast-forward."]),
+])
+def test_inventions_that_share_the_evidence_words_are_not_supported(scorer: OfflineFaithfulness, answer: str,
+                                                                    evidence: list[str]) -> None:
+    value, verdicts = scorer.score(answer, evidence)
+    assert value == 0.0, [v.as_dict() for v in verdicts]
 
 
 def test_the_scorer_holds_no_word_of_the_built_in_scenarios() -> None:
