@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from harness.data import Document, EvalItem, TrainItem, read_jsonl
 from harness.documents import is_folder_corpus, read_folder
 from harness.errors import ConfigError, format_validation_error
+from harness.prompts import SOURCE_FORMS
 from harness.scorers import SCORERS
 from harness.scorers.business_flow import stated_action
 
@@ -43,6 +44,21 @@ class CorpusUpdate(_Strict):
     eval: str
 
 
+class RagPrompt(_Strict):
+    """How a retrieving strategy's prompt is laid out for this scenario (harness.prompts.with_sources), chosen
+    on its train split for correctness (bench/decoding.py), never on eval."""
+
+    form: str
+    cite: bool = True  # ask for the ids of the sources used (citations are measured apart either way)
+
+    @field_validator("form")
+    @classmethod
+    def _known_form(cls, v: str) -> str:
+        if v not in SOURCE_FORMS:
+            raise ValueError(f"unknown form '{v}' (known: {', '.join(SOURCE_FORMS)})")
+        return v
+
+
 class ScenarioSpec(_Strict):
     """The YAML file as written (after `include:` merging), before any data is read."""
 
@@ -57,6 +73,8 @@ class ScenarioSpec(_Strict):
     profiles: dict[str, ProfileSizes] = Field(min_length=1)
     # the same instruction for every strategy, in training and in answering
     system_prompt: str = Field(default="Answer the question in one short sentence.", min_length=1)
+    # RAG's prompt for this scenario; absent: the profile's source_form, with the citation request
+    rag_prompt: RagPrompt | None = None
 
     @field_validator("scorer")
     @classmethod
@@ -101,6 +119,10 @@ class Scenario:
 
     def eval_for(self, profile: str) -> list[EvalItem]:
         return self.eval[: self.sizes(profile).eval]
+
+    def rag_prompt_for(self, default_form: str) -> RagPrompt:
+        """The prompt layout a retrieving strategy uses here: the scenario's own choice, else the profile's."""
+        return self.spec.rag_prompt or RagPrompt(form=default_form)
 
     def eval_update_for(self, profile: str) -> list[EvalItem]:
         return (self.eval_update or [])[: self.sizes(profile).eval]

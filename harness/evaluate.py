@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from harness.cell import CellTask, Context, Example, Strategy
+from harness.config import RagPrompt
 from harness.data import Document, EvalItem, TrainItem
 from harness.citations import citation_scores
 from harness.faithfulness import split_claims
@@ -64,11 +65,11 @@ class _Set:
         self.slices: list[str | None] = [None for _ in items]
         self.states: PromptStates = {}  # the answered prompts' keys and values, until multiple choice used them
 
-    def prepare(self, system: str, retrieval: bool, index: Any, top_k: int, form: str) -> None:
+    def prepare(self, system: str, retrieval: bool, index: Any, top_k: int, layout: RagPrompt) -> None:
         if retrieval:
             self.retrieved = index.search_many([i.question for i in self.items], top_k)
-            self.convs = [with_sources(system, i.question, [(r.chunk.id, r.chunk.text) for r in rs], form)
-                          for i, rs in zip(self.items, self.retrieved)]
+            self.convs = [with_sources(system, i.question, [(r.chunk.id, r.chunk.text) for r in rs], layout.form,
+                                       layout.cite) for i, rs in zip(self.items, self.retrieved)]
         else:
             self.convs = [closed_book(system, i.question) for i in self.items]
 
@@ -102,6 +103,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
     retrieval = strategy.retrieval
     scorer = SCORERS.get(scenario.spec.scorer)
     system = scenario.spec.system_prompt
+    layout = scenario.rag_prompt_for(prof.source_form)
     trained_on = scenario.train_for(task.profile_name)  # what a fine-tuned cell of this profile saw
     sets = [_Set("eval", scenario.eval_for(task.profile_name), scenario.corpus)]
     if scenario.eval_update:
@@ -121,7 +123,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
         # the eval set last: the keys and values it keeps for multiple choice are then never resident while
         # another set answers, so the measured peak is answering's alone
         for s in sorted(sets, key=lambda s: s is sets[0]):
-            s.prepare(system, retrieval, indexes.get(s.label), prof.top_k, prof.source_form)
+            s.prepare(system, retrieval, indexes.get(s.label), prof.top_k, layout)
             answers = generate(model, ctx.tokenizer(), s.convs, prof.max_new_tokens, prof.gen_batch,
                                no_repeat_ngram=prof.no_repeat_ngram,
                                on_batch=ctx.progress.answer_callback(len(s.items), s.label),
@@ -135,8 +137,9 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
     out["infer_memory_kind"] = mem.kind
     out["infer_seconds"] = mem.seconds
     out["seconds_per_answer"] = statistics.fmean(seconds)  # throughput: a batch's time shared by its items
-    out.update(_latency(model, ctx, sets[0], system, retrieval, indexes.get("eval"), prof, task.precision))
+    out.update(_latency(model, ctx, sets[0], system, retrieval, indexes.get("eval"), prof, layout, task.precision))
     if retrieval:
+        out["rag_prompt"] = f"{layout.form}, " + ("citation requested" if layout.cite else "no citation request")
         index = indexes["eval"]
         out["index_seconds"], out["index_mb"] = index.build_seconds, index.size_mb
         out["index_precision"] = index.precision
@@ -145,7 +148,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
         if strategy.train and trained_on_examples is not None:
             train_set.convs = [messages for messages, _ in trained_on_examples[: len(train_set.items)]]
         else:
-            train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k, prof.source_form)
+            train_set.prepare(system, retrieval, indexes.get("train"), prof.top_k, layout)
         train_set.answers = generate(model, ctx.tokenizer(), train_set.convs, prof.max_new_tokens, prof.gen_batch,
                                      no_repeat_ngram=prof.no_repeat_ngram,
                                      on_batch=ctx.progress.answer_callback(len(train_set.items), "train"),
@@ -178,7 +181,7 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
 
 
 def _latency(model: Any, ctx: Context, s: _Set, system: str, retrieval: bool, index: Any, prof: Any,
-             precision: str) -> dict[str, float]:
+             layout: RagPrompt, precision: str) -> dict[str, float]:
     """A user's wait: the first `latency_sample` eval questions asked one at a time, each timed from the
     question to its whole answer (retrieval included), as a request would be served; p50 and p95 of them.
     The answers are not scored: the batched answers are the cell's (the same greedy decoding). Timed in
@@ -191,7 +194,8 @@ def _latency(model: Any, ctx: Context, s: _Set, system: str, retrieval: bool, in
         start = time.perf_counter()
         if retrieval:
             hits = index.search_many([item.question], prof.top_k)[0]
-            conv = with_sources(system, item.question, [(r.chunk.id, r.chunk.text) for r in hits], prof.source_form)
+            conv = with_sources(system, item.question, [(r.chunk.id, r.chunk.text) for r in hits], layout.form,
+                                layout.cite)
         else:
             conv = closed_book(system, item.question)
         generate(model, ctx.tokenizer(), [conv], prof.max_new_tokens, 1, no_repeat_ngram=prof.no_repeat_ngram,
@@ -224,11 +228,24 @@ def _faithfulness(s: _Set, retrieval: bool, ctx: Context, out: dict[str, Any], k
     results = judge.score_many(questions, s.answers, s.knowledge(kb_index))
     for sc, extra, (value, claims) in zip(s.scores, s.extra, results):
         sc["faithfulness"] = _none(value)
+        sc["supported_accuracy"] = supported_accuracy(sc.get("accuracy"), sc["faithfulness"])
         extra["claims"] = claims
     if retrieval:
         for sc, (value, _) in zip(s.scores, judge.score_many(questions, s.answers, s.shown())):
             sc["groundedness"] = _none(value)
     out["faithfulness_method"] = judge.method
+
+
+def supported_accuracy(accuracy: float | None, faithfulness: float | None) -> float | None:
+    """A right answer's credit times the share of its claims the knowledge base supports; 0 for a wrong answer,
+    whatever it says: faithfulness is a risk measured on the answers that answer, never a reward of its own (a
+    copied passage or a bare citation is faithful and answers nothing). A right answer with no checkable claim
+    keeps its credit (it said nothing unsupported). None where accuracy is not measured."""
+    if accuracy is None or math.isnan(accuracy):
+        return None
+    if accuracy == 0:
+        return 0.0
+    return accuracy * (1.0 if faithfulness is None or math.isnan(faithfulness) else faithfulness)
 
 
 def _citations(s: _Set, ctx: Context) -> None:

@@ -125,6 +125,9 @@ for _m in (
            short="train_acc", report="on own training items"),
     Metric("faithfulness", "faithfulness: share of claims the knowledge base supports (the same evidence for every "
            "strategy)", "quality", "eval", interval=True, compared=True, short="faithful", report="faithfulness"),
+    Metric("supported_accuracy", "supported accuracy: a right answer's credit times the share of its claims the "
+           "knowledge base supports (0 for a wrong answer)", "quality", "eval", interval=True, compared=True,
+           short="supp_acc", report="supported accuracy"),
     Metric("groundedness", "groundedness: share of claims the passages shown to a retrieving strategy support",
            "quality", "eval", interval=True, compared=True, short="grounded", report="groundedness"),
     Metric("answer_correctness", "answer correctness against the reference (ragas FactualCorrectness F1; --judge only)",

@@ -26,11 +26,12 @@ def cite(ids: Sequence[str]) -> str:
 
 
 def with_sources(system: str, question: str, sources: Sequence[tuple[str, str]],
-                 form: str = "sources_first") -> list[Message]:
+                 form: str = "sources_first", cite: bool = True) -> list[Message]:
     """The retrieved passages, each tagged with its id so an answer can cite it, laid out as `form` says, and
-    the request to cite them."""
+    (cite) the request to cite them. The request is a setting of the scenario, chosen on its train split: a
+    135M model asked to cite often writes the citation instead of the answer ("The source I used is [MF-S07].")."""
     listed = "\n".join(f"[{sid}] {text}" for sid, text in sources)
-    ask = CITE.format(example=sources[0][0] if sources else "id")
+    ask = CITE.format(example=sources[0][0] if sources else "id") if cite else ""
     if form == "sources_first":
         user = f"Sources:\n{listed}\n\nUsing the sources above, answer: {question}\n{ask}"
     elif form == "question_first":
@@ -39,4 +40,4 @@ def with_sources(system: str, question: str, sources: Sequence[tuple[str, str]],
         user = f"Sources:\n{listed}\n\nQuestion: {question}\n\nUsing the sources, do this: {system}\n{ask}"
     else:
         raise ValueError(f"unknown source prompt form '{form}' (known: {', '.join(SOURCE_FORMS)})")
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": system}, {"role": "user", "content": user.rstrip()}]

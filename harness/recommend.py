@@ -6,9 +6,12 @@ rationale so that it can be defended:
    budget, training time over the budget, seconds per answer over the latency budget, and, when answers
    must cite sources, strategies whose answers carry none (no retrieval measured).
 2. The decision score (`endpoint`) is the weighted item mean the user asked for: accuracy (blended with
-   the accuracy after the corpus changed without retraining, by how often the data changes) plus
-   faithfulness by its weight. When no strategy writes right answers it is partial credit alone, and
-   when there is none of that, nothing: the ranking is then by cost, and says so.
+   the accuracy after the corpus changed without retraining, by how often the data changes) plus, by its
+   weight, supported accuracy: a right answer's credit times the share of its claims the knowledge base
+   supports, 0 for a wrong one. Faithfulness is thus a risk on the answers that answer, never a reward of
+   its own: a copied passage, a bare citation or a fluent invention earns nothing (docs/decisions.md). When
+   no strategy writes right answers it is partial credit alone (right fields, stated facts beyond the
+   question's own), and when there is none of that, nothing: the ranking is then by cost, and says so.
 3. The allowed strategy with the highest decision score leads, and the verdict (harness.verdict) says
    whether it is best, whether a cheaper one is as good within the margin, or that the data cannot tell yet.
 Every sentence of the rationale is rendered from the decision record (`Recommendation`), so the text and
@@ -32,8 +35,9 @@ from harness.verdict import Comparison, Verdict, compare, decide
 # accuracy at or below this for every strategy: the measured model writes (almost) no right answer here,
 # so accuracy cannot separate the strategies and partial credit must (one item of 24 is 0.04)
 NEAR_ZERO = 0.05
-# the scorers' partial credit, most specific first: right JSON fields, stated facts, overlapping words
-PARTIAL_CREDIT = ("field_accuracy", "fact_recall", "token_f1")
+# the scorers' partial credit, most specific first: right JSON fields, stated facts the question does not give.
+# Not token F1: a wrong answer in the reference's wording, or the question repeated, earns it
+PARTIAL_CREDIT = ("field_accuracy", "fact_recall")
 # scorers that only match words against a reference: with a judge (--judge), judged answer correctness is
 # their accuracy term, as a token overlap is not an answer being right
 REFERENCE_SCORERS = ("exact_match", "token_f1", "rouge_l")
@@ -69,6 +73,7 @@ class Candidate:
     train_accuracy: float
     n_seeds: int
     mc_norm: float = math.nan  # length-normalised multiple choice: does it recognise the answer?
+    supported_accuracy: float = math.nan  # right answers' credit times their supported share (0 for wrong ones)
     recognises_not_writes: bool = False  # multiple choice clearly above writing (intervals apart)
     partial: dict[str, float] = field(default_factory=dict)  # partial-credit metrics (fact_recall, ...)
     scorer: str = ""
@@ -134,7 +139,8 @@ def candidates_from(frame: Any) -> dict[str, list[Candidate]]:
             train_hours=_nz(mean("train_seconds")) / 3600, seconds_per_answer=mean("seconds_per_answer"),
             latency_p95=mean("latency_p95_s"),
             retrieves=bool(g["retrieves"].iloc[0]), citation_rate=mean("citation_rate"), train_accuracy=mean("train_accuracy"), n_seeds=len(g),
-            mc_norm=mean("mc_accuracy_norm"), recognises_not_writes=bool(g["recognises_not_writes"].fillna(False).any()),
+            mc_norm=mean("mc_accuracy_norm"), supported_accuracy=mean("supported_accuracy"),
+            recognises_not_writes=bool(g["recognises_not_writes"].fillna(False).any()),
             partial={m: mean(m) for m in (*PARTIAL_CREDIT, "json_valid_rate") if not math.isnan(mean(m))},
             scorer=str(g["scorer"].iloc[0]) if "scorer" in g else "", answer_correctness=mean("answer_correctness"),
             by_slice={m.slice: [mean(m.name), mean(f"n_items_{m.slice}")] for m in sliced()
@@ -182,9 +188,10 @@ def _partial_metric(cands: list[Candidate]) -> str | None:
 def endpoint(k: Constraints, has_update: bool, floor: bool, partial: str | None, judged: bool = False) -> list[Part]:
     """The decision score's parts, weights scaled so that accuracy counts 1 (the margin is in its points).
 
-    Below the near-zero bar, partial credit alone: faithfulness also rewards fluent wrong answers (a field
-    value found in the evidence counts as supported). Empty: no quality measure can rank (cost alone).
-    judged: judged answer correctness stands for accuracy on the held-out set (reference-matching scorers)."""
+    Faithfulness enters only through supported accuracy (credit on right answers, times their supported share),
+    so no non-answer earns it. Below the near-zero bar, partial credit alone. Empty: no quality measure can rank
+    (cost alone). judged: judged answer correctness stands for accuracy on the held-out set (reference-matching
+    scorers)."""
     if floor:
         return [Part(partial, "eval", partial, partial, 1.0)] if partial else []
     u = STALENESS[k.data_changes] if has_update else 0.0
@@ -195,13 +202,14 @@ def endpoint(k: Constraints, has_update: bool, floor: bool, partial: str | None,
                      if judged else Part("accuracy", "eval", "accuracy", "accuracy", 1 - u))
     if k.w_accuracy > 0 and u > 0:
         parts.append(Part("accuracy after the data change", "update", "accuracy", "accuracy_updated", u))
-    if k.w_faithfulness > 0:
-        parts.append(Part("faithfulness", "eval", "faithfulness", "faithfulness", k.w_faithfulness / scale))
+    if k.w_faithfulness > 0 and not judged:
+        parts.append(Part("supported accuracy", "eval", "supported_accuracy", "supported_accuracy",
+                          k.w_faithfulness / scale))
     return parts
 
 
 def describe(parts: list[Part]) -> str:
-    """The decision score in words, exactly as computed: "accuracy + 0.25 x faithfulness"."""
+    """The decision score in words, exactly as computed: "accuracy + 0.25 x supported accuracy"."""
     if not parts:
         return "cost alone (no quality measure can rank here)"
     return " + ".join(p.label if p.weight == 1 else f"{p.weight:g} x {p.label}" for p in parts)
@@ -210,7 +218,7 @@ def describe(parts: list[Part]) -> str:
 def _value(c: Candidate, p: Part) -> float:
     """A part's mean for the candidate (a cell without an update measurement answers as before the change)."""
     updated = c.accuracy if math.isnan(c.accuracy_updated) else c.accuracy_updated
-    row = {"accuracy": c.accuracy, "accuracy_updated": updated, "faithfulness": c.faithfulness,
+    row = {"accuracy": c.accuracy, "accuracy_updated": updated, "supported_accuracy": c.supported_accuracy,
            "answer_correctness": c.answer_correctness}
     return _nz(row[p.column] if p.column in row else c.partial.get(p.column, math.nan))
 
@@ -371,7 +379,7 @@ def _floor_line(cands: list[Candidate], parts: list[Part]) -> str:
     if parts:
         p = parts[0].label
         return line + (f" They are ranked by {p} ({metric(p).label}) instead; faithfulness is left out "
-                       "because it also rewards fluent wrong answers.")
+                       "because it also rewards answers that answer nothing (a copied passage, a bare citation).")
     return line + (" No partial-credit measure is available: the ranking below rests on cost alone (half peak "
                    "memory, half training time), and faithfulness is left out.")
 
@@ -504,17 +512,22 @@ def _flips(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]],
     c = by[chosen]
 
     def other(k2: Constraints) -> str | None:
+        """The choice under k2, where it answers: a strategy with no credit on the decision score (it writes
+        no right answer, no right field, no fact) is never offered as the alternative."""
         r = _decide(scenario, [replace(x) for x in cands], samples, k2)
-        return r.recommended if r.meets_constraints else None
+        if not r.meets_constraints:
+            return None
+        score = next(x["score"] for x in r.candidates if x["strategy"] == r.recommended)
+        return r.recommended if not r.endpoint or score > 0 else None
 
     if c.peak_gb > 0 and not (k.gpu_memory and c.memory_kind != "cuda"):
         below = c.peak_gb * 0.999
         alt = other(replace(k, memory_gb=below))
         out.append(f"with less than {c.peak_gb:.2f} GB: {alt}" if alt else
-                   f"with less than {c.peak_gb:.2f} GB: no strategy fits")
+                   f"with less than {c.peak_gb:.2f} GB: no strategy that answers fits")
     if c.train_hours > 0:
         alt = other(replace(k, train_hours=c.train_hours * 0.999))
-        out.append(f"with under {c.train_hours * 60:.1f} min of training: {alt or 'no strategy fits'}")
+        out.append(f"with under {c.train_hours * 60:.1f} min of training: {alt or 'no strategy that answers fits'}")
     for changes in DATA_CHANGES:
         if changes != k.data_changes:
             alt = other(replace(k, data_changes=changes))
@@ -523,7 +536,7 @@ def _flips(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]],
     flip_cite = "optional" if k.citations == "required" else "required"
     alt = other(replace(k, citations=flip_cite))
     if alt != chosen:
-        out.append(f"with citations {flip_cite}: {alt or 'no strategy fits'}")
+        out.append(f"with citations {flip_cite}: {alt or 'no strategy that answers fits'}")
     return out
 
 

@@ -30,7 +30,7 @@ COUNT_COLUMNS = ["n_items", "n_items_updated", "n_items_train", "n_items_seen", 
 DESCRIPTOR_COLUMNS = ["faithfulness_method", "memory_kind", "train_autocast", "train_budget", "train_stop",
                       "train_epoch_losses", "train_device_name", "train_cached",
                       "train_reused_from", "train_gradient_checkpointing", "index_precision", "scorer",
-                      "answer_precision", "latency_precision"]
+                      "answer_precision", "latency_precision", "rag_prompt"]
 # derived when the run folder is written (with_intervals): the model picks the right answer in multiple
 # choice (acc_norm) clearly more often than it writes it and than chance (intervals apart): a capacity
 # limit of the model under test
@@ -42,7 +42,7 @@ ADDED_LATER = {"peak_reserved_memory_mb": math.nan, "train_reserved_memory_mb": 
                "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None, "node": None,
                "answer_correctness": math.nan, "answer_correctness_ci_low": math.nan,
                "answer_correctness_ci_high": math.nan, "index_precision": None, "answer_precision": None,
-               "latency_precision": None}
+               "latency_precision": None, "rag_prompt": None}
 
 
 def columns() -> list[str]:

@@ -140,7 +140,8 @@ def test_scenarios_new_names_what_it_could_not_fill(tmp_path: Path, capsys: pyte
 @pytest.mark.slow
 def test_free_form_items_run_end_to_end_on_the_tiny_model(tmp_path: Path, tiny_llama: Path, fresh_cache: Path) -> None:
     sc = load_scenario(_folder_scenario(tmp_path))
-    assert sc.kind == "custom" and not any(i.required_facts or i.wrong_options for i in sc.eval)
+    # key facts written by scenarios new, no wrong options
+    assert sc.kind == "custom" and all(i.required_facts for i in sc.eval) and not any(i.wrong_options for i in sc.eval)
     opts = RunOptions(scenarios=[sc], strategies=["baseline", "rag", "lora", "raft"], profile=get_profile("smoke"),
                       model=resolve_model(str(tiny_llama)), device=resolve_device("cpu"), seeds=[0],
                       out=tmp_path / "run", argv=["test"], progress=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,8 @@ ITEM = EvalItem(id="mf-001", question="How many working days does it take to get
 def test_a_hedged_answer_gets_no_credit_for_the_facts_it_hedges() -> None:
     facts = SCORERS.get("facts")
     hedged = facts("KP-8886: it could be Pellam Components or Orvik Seals; lead time 10, 25 or 32 working days.", ITEM)
-    assert hedged == {"accuracy": 0.0, "fact_recall": pytest.approx(1 / 3), "hedge_rate": 1.0,
+    # both facts the question does not give are hedged (KP-8886, which it gives, earns nothing)
+    assert hedged == {"accuracy": 0.0, "fact_recall": 0.0, "hedge_rate": 1.0,
                       "token_f1": pytest.approx(hedged["token_f1"])}
     plain = facts("KP-8886 is supplied by Pellam Components, whose lead time is 32 working days.", ITEM)
     assert (plain["accuracy"], plain["fact_recall"], plain["hedge_rate"]) == (1.0, 1.0, 0.0)
@@ -83,6 +85,30 @@ def test_every_prompt_with_sources_asks_for_citations_and_raft_learns_to_give_th
         user = with_sources("S", "Q?", [("MF-P001", "text")], form)[-1]["content"]
         assert user.endswith("give the ids of the sources you used in square brackets, like [MF-P001].")
     assert cite(["MF-P001", "MF-S07"]) == " [MF-P001] [MF-S07]" and cite([]) == ""
+
+
+def test_a_scenario_may_choose_rags_layout_without_the_citation_request(tmp_path: Path) -> None:
+    """The citation request made the 135M model write a citation instead of an answer: a scenario's rag_prompt
+    (chosen on its train split) may drop it, and RAFT then trains on prompts and targets without citations."""
+    from dataclasses import replace
+
+    from harness.cell import CellTask
+    from harness.config import load_scenario
+    from harness.profiles import get_profile
+    from harness.prompts import with_sources
+    from harness.strategies.raft import raft_examples
+
+    ROOT = Path(__file__).resolve().parent.parent
+    user = with_sources("S", "Q?", [("MF-P001", "text")], "instruction_last", cite=False)[-1]["content"]
+    assert user == "Sources:\n[MF-P001] text\n\nQuestion: Q?\n\nUsing the sources, do this: S"
+    sc = load_scenario(ROOT / "scenarios" / "multi_fact_qa.yaml")
+    assert sc.spec.rag_prompt is not None  # the built-ins record their choice (bench/decoding.py)
+    for cite in (True, False):
+        spec = sc.spec.model_copy(update={"rag_prompt": sc.spec.rag_prompt.model_copy(update={"cite": cite})})
+        task = CellTask(replace(sc, spec=spec), get_profile("smoke"), None, None, 0, tmp_path, None, {})  # type: ignore[arg-type]
+        prompt, target = raft_examples(task)[0]
+        asks = "square brackets" in prompt[-1]["content"]
+        assert asks == cite and ("[MF-" in target) == cite
 
 
 def test_computed_tokens_count_the_shared_prefix_once(tiny_llama) -> None:  # noqa: ANN001

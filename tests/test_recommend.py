@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from harness.constraints import Constraints
+from harness.evaluate import supported_accuracy
 from harness.recommend import recommend, render_text
 from harness.results import to_frame
 
@@ -25,18 +26,20 @@ def make_run(spec: dict[str, dict], scenario: str = "sc") -> tuple[pd.DataFrame,
     for strategy, s in spec.items():
         acc = s["acc"]
         upd = s.get("upd")
+        faith = s.get("faith", 0.5)
+        supported = [supported_accuracy(a, faith) for a in acc]
         row = {"scenario": scenario, "strategy": strategy, "status": "ok", "seed": 0, "model": "m",
                "accuracy": sum(acc) / len(acc), "accuracy_updated": sum(upd) / len(upd) if upd else None,
-               "faithfulness": s.get("faith", 0.5), "peak_memory_mb": s["mem_gb"] * 1024, "memory_kind": "cpu_rss",
+               "faithfulness": faith, "supported_accuracy": sum(supported) / len(supported), "peak_memory_mb": s["mem_gb"] * 1024, "memory_kind": "cpu_rss",
                "train_seconds": s.get("train_s", 0.0), "seconds_per_answer": s.get("spa", 1.0),
                "latency_p95_s": s.get("wait", 2.0),
                "hit_at_k": 1.0 if s.get("retrieval") else None, "retrieves": bool(s.get("retrieval")),
                "citation_rate": s.get("cite", 1.0) if s.get("retrieval") else None,
                "fine_tuned": s.get("train_s", 0.0) > 0, "four_bit": False, "train_accuracy": s.get("train_acc")}
         rows.append(row)
-        for i, a in enumerate(acc):
+        for i, (a, sa) in enumerate(zip(acc, supported)):
             samples.append({"scenario": scenario, "strategy": strategy, "eval_set": "eval", "item_id": f"e{i}",
-                            "scores": {"accuracy": a, "faithfulness": s.get("faith", 0.5)}, **QA})
+                            "scores": {"accuracy": a, "faithfulness": faith, "supported_accuracy": sa}, **QA})
         for i, a in enumerate(upd or []):
             samples.append({"scenario": scenario, "strategy": strategy, "eval_set": "update", "item_id": f"u{i}",
                             "scores": {"accuracy": a}, **QA})
@@ -75,7 +78,7 @@ def test_best_strategy_over_the_memory_budget_is_excluded_with_its_number() -> N
     free = recommend(frame, samples, Constraints())["sc"]
     assert (free.recommended, free.verdict) == ("rag", "best")
     assert free.headline.startswith("rag is best: ahead of every other allowed strategy on accuracy + 0.25 x "
-                                    "faithfulness, each paired test significant after Holm's correction over 2")
+                                    "supported accuracy, each paired test significant after Holm's correction over 2")
     rec = recommend(frame, samples, Constraints(memory_gb=4))["sc"]
     assert rec.recommended == "lora" and rec.meets_constraints and rec.verdict == "best"
     assert rec.excluded == {"rag": "peak memory 6.00 GB > budget 4 GB"}
@@ -92,8 +95,9 @@ def test_one_answer_apart_is_inconclusive_not_a_tie_won_by_the_cheaper() -> None
     assert (rec.verdict, rec.recommended, rec.leader, rec.alternative) == ("inconclusive", "lora", "lora", "qlora")
     c = rec.comparisons[0]
     assert c["other"] == "qlora" and c["direction"] == "behind" and not c["separated"] and not c["non_inferior"]
-    assert c["p"] == pytest.approx(1.0) and c["diff"] == pytest.approx(-1 / 24)
-    assert rec.headline.startswith("The data cannot yet tell lora from qlora: lora leads by +0.04 [")
+    # one right answer apart, and its supported share (0.5) at a quarter: -(1 + 0.25 x 0.5) / 24
+    assert c["p"] == pytest.approx(1.0) and c["diff"] == pytest.approx(-1.125 / 24)
+    assert rec.headline.startswith("The data cannot yet tell lora from qlora: lora leads by +0.05 [")
     assert f"about {c['items_needed'] - 24} more questions would" in rec.headline
     assert rec.rationale[0].startswith("Verdict (provisional: the data cannot tell yet):")
 
@@ -106,7 +110,7 @@ def test_a_cheaper_strategy_shown_non_inferior_within_the_margin_is_as_good() ->
     rec = recommend(*make_run(spec), Constraints())["sc"]
     assert (rec.verdict, rec.recommended, rec.alternative) == ("as_good", "qlora", "qlora")
     c = rec.comparisons[0]
-    assert c["non_inferior"] and -0.05 < c["ni_low"] < -0.01 and c["diff"] == pytest.approx(-0.005)
+    assert c["non_inferior"] and -0.05 < c["ni_low"] < -0.01 and c["diff"] == pytest.approx(-1.125 / 200)
     assert rec.headline.startswith("qlora is as good as lora within the margin of 0.05 and cheaper")
     # one answer behind of 24 cannot show it: the lower bound is about -0.2
     small = {"lora": {**spec["lora"], "acc": hits(18)}, "qlora": {**spec["qlora"], "acc": hits(17)}}
@@ -150,18 +154,19 @@ def test_holm_correction_over_the_leaders_comparisons() -> None:
 
 
 def test_ahead_on_a_part_of_the_score_is_never_reported_as_behind() -> None:
-    """rag is behind lora on accuracy but clearly ahead on faithfulness: its line says ahead."""
+    """rag is behind lora on accuracy but clearly ahead on supported accuracy (its right answers are supported,
+    lora's are not): its line says ahead."""
     spec = {"lora": {"acc": hits(24), "mem_gb": 3.0, "train_s": 600, "faith": 0.1},
             "rag": {"acc": hits(16), "mem_gb": 2.0, "retrieval": True, "faith": 0.9}}
     frame, samples = make_run(spec)
-    for s in samples:  # faithfulness that varies per item, so the test has something to flip
-        s["scores"]["faithfulness"] += 0.01 * (int(s["item_id"][1:]) % 3)
+    for s in samples:  # a supported share that varies per item, so the test has something to flip
+        s["scores"]["supported_accuracy"] += 0.01 * (int(s["item_id"][1:]) % 3) * s["scores"]["accuracy"]
     rec = recommend(frame, samples, Constraints())["sc"]
     assert rec.leader == "lora"
-    faith = next(d for d in rec.secondary if d["quantity"] == "faithfulness")
+    faith = next(d for d in rec.secondary if d["quantity"] == "supported accuracy")
     assert faith["direction"] == "ahead" and faith["separated"]
-    line = next(x for x in rec.rationale if x.startswith("Part of the score: rag") and "faithfulness" in x)
-    assert line.startswith("Part of the score: rag is ahead of lora on faithfulness by 0.8") and "behind" not in line
+    line = next(x for x in rec.rationale if x.startswith("Part of the score: rag") and "supported accuracy" in x)
+    assert line.startswith("Part of the score: rag is ahead of lora on supported accuracy by 0.5") and "behind" not in line
     accuracy = next(x for x in rec.rationale if x.startswith("Part of the score: rag") and "on accuracy" in x)
     assert accuracy.startswith("Part of the score: rag is behind lora on accuracy by 0.33")
 
@@ -365,3 +370,21 @@ def test_with_a_judge_a_custom_scenario_is_decided_on_judged_correctness() -> No
     assert rec.quantity.startswith("answer correctness (judged)") and rec.recommended == "rag"
     frame["answer_correctness"] = float("nan")  # no judge: accuracy decides
     assert recommend(frame, samples, Constraints())["sc"].recommended == "lora"
+
+
+@pytest.mark.parametrize("kind", ["a copied passage", "an invalid action", "a bare citation", "a fluent invention"])
+def test_an_answer_that_does_not_answer_never_leads_one_that_writes_right_answers(kind: str) -> None:
+    """Seen on the committed run: rag named on business_flow for copied policy passages (accuracy 0.00,
+    faithfulness 0.72) over fine-tuned strategies writing actions. Each kind of non-answer is perfectly
+    'faithful' here (1.0) and right nowhere; the other strategy writes 3 right answers of 24 and supports
+    few of its claims (0.2). Faithfulness only counts on right answers, so the non-answer earns nothing."""
+    spec = {"answers": {"acc": hits(3), "mem_gb": 3.0, "faith": 0.2, "train_s": 600, "train_acc": 1.0},
+            "does_not": {"acc": hits(0), "mem_gb": 1.0, "faith": 1.0, "retrieval": kind != "a fluent invention"}}
+    frame, samples = make_run(spec)
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.leader == "answers"
+    scores = {c["strategy"]: c["score"] for c in rec.candidates}
+    assert scores["does_not"] == 0.0 and scores["answers"] == pytest.approx(3 / 24 * (1 + 0.25 * 0.2))
+    # and no budget offers it as the alternative: it answers nothing
+    assert "with less than 3.00 GB: no strategy that answers fits" in rec.flips
+    assert not any("does_not" in f for f in rec.flips)

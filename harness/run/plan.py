@@ -72,6 +72,8 @@ def train_key(scenario: Scenario, strategy: str, profile: RunProfile, model: Mod
     prof = dataclasses.asdict(profile)
     files = {k: v for k, v in scenario.file_hashes.items() if k in ("train", "corpus")}  # corpus: raft's sources
     sources = [prof["raft_min_distractors"], prof["top_k"], prof["raft_p_no_gold"], prof["source_form"]]
+    if scenario.spec.rag_prompt is not None:  # the scenario's own layout (absent: the keys stay as they were)
+        sources.append(scenario.spec.rag_prompt.model_dump())
     return _hash({
         "format": TRAIN_FORMAT, "scenario": scenario.name, "files": files, "system": scenario.spec.system_prompt,
         "train_size": scenario.sizes(profile.name).train, "strategy": fp,

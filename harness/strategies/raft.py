@@ -17,8 +17,9 @@ from harness.strategies.base import register
 
 def raft_examples(task: CellTask) -> list[Example]:
     """Prompts shaped like the ones it answers: top_k sources, gold first (leaving room for at least
-    raft_min_distractors), the rest distractors; a raft_p_no_gold share carries distractors only. The response
-ends with the ids of the gold sources shown, as the prompt asks ("[MF-P001]"), none when it shows none.
+    raft_min_distractors), the rest distractors; a raft_p_no_gold share carries distractors only. Where the
+scenario's prompt asks for citations, the response ends with the ids of the gold sources shown ("[MF-P001]"),
+none when it shows none.
 
     Prompt length, not step count, sets RAFT's cost, so it never trains on more sources than it reads."""
     scenario, prof = task.scenario, task.profile
@@ -26,6 +27,7 @@ ends with the ids of the gold sources shown, as the prompt asks ("[MF-P001]"), n
     docs = {d.id: d for d in scenario.corpus}
     ids = sorted(docs)
     n = prof.top_k
+    layout = scenario.rag_prompt_for(prof.source_form)  # RAFT trains on the prompts it will answer
     examples = []
     for t in scenario.train_for(task.profile_name):
         gold = [g for g in t.source_doc_ids if g in docs][: max(n - prof.raft_min_distractors, 1)]
@@ -36,9 +38,9 @@ ends with the ids of the gold sources shown, as the prompt asks ("[MF-P001]"), n
             chosen = gold + rng.sample(pool, min(max(n - len(gold), 0), len(pool)))
         rng.shuffle(chosen)
         sources = [(i, passage(docs[i])) for i in chosen]
-        # the prompt asks for the ids of the sources used: the target cites the gold ones it shows
-        examples.append((with_sources(scenario.spec.system_prompt, t.instruction, sources, prof.source_form),
-                         t.response + cite([g for g in gold if g in chosen])))
+        # where the prompt asks for the ids of the sources used, the target cites the gold ones it shows
+        examples.append((with_sources(scenario.spec.system_prompt, t.instruction, sources, layout.form, layout.cite),
+                         t.response + (cite([g for g in gold if g in chosen]) if layout.cite else "")))
     return examples
 
 

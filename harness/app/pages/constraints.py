@@ -23,7 +23,8 @@ if data is not None:
                     key="citations", horizontal=True)
     with st.expander("weights"):
         wa = st.slider("accuracy", 0.0, 2.0, k.w_accuracy, 0.05, key="w_accuracy")
-        wf = st.slider("faithfulness", 0.0, 2.0, k.w_faithfulness, 0.05, key="w_faithfulness")
+        wf = st.slider("faithfulness, on right answers (supported accuracy)", 0.0, 2.0, k.w_faithfulness, 0.05,
+                       key="w_faithfulness")
     margin = st.slider("margin: accuracy points you would give up for a cheaper strategy", 0.0, 0.2, k.margin, 0.01,
                        key="margin")
     set_constraints(memory_gb=memory if limit else None, gpu_memory=gpu, data_changes=changes, citations=cite,
