@@ -10,11 +10,15 @@ answering the same questions are. Each setting is simulated `--sims` times (2,00
   false positive rate (its level is one-sided 0.025 with one cheaper strategy);
 - the coverage of the 95% intervals: A's accuracy (Clopper-Pearson), and the paired difference B - A the
   verdict rests on (Newcombe on Clopper-Pearson limits; with --weighted, the decision score accuracy +
-  0.25 x faithfulness, MOVER over the two terms), in every setting;
+  0.25 x supported accuracy, MOVER over the two terms, or the inverted sign-flip test where the two
+  disagree), in every setting;
 - the share of "inconclusive" verdicts.
+With --shown, three strategies instead, all equally good (the null): the share of runs where the grouped
+"shown" sentence says any strategy is shown behind another (harness.recommend.group_shown, on the
+verdict's own comparisons), a false claim (target <= 0.05).
 Monte Carlo error of a rate r over S simulations: sqrt(r (1 - r) / S), printed for 0.05.
 
-Run: python bench/calibration.py [--sims 2000] [--weighted] [--n 24,60,200] [--p 0.05,0.3,0.5]
+Run: python bench/calibration.py [--sims 2000] [--weighted | --shown] [--n 24,60,200] [--p 0.05,0.3,0.5]
      [--pairs independent,correlated] [--setting null,lead,edge] [--seed 0]
 (--pairs and --setting keep only those rows: a suspect row rerun with more simulations, or another seed)
 """
@@ -54,7 +58,9 @@ FAITH_MEAN = {0: 0.5, 1: 4 / 6}
 
 
 def true_score(p: float, weighted: bool) -> float:
-    return p + (FAITH_WEIGHT * (p * FAITH_MEAN[1] + (1 - p) * FAITH_MEAN[0]) if weighted else 0.0)
+    """The decision score's true value: accuracy, plus (weighted) a quarter of supported accuracy, which is a
+    right answer's faithfulness and 0 for a wrong one."""
+    return p + (FAITH_WEIGHT * p * FAITH_MEAN[1] if weighted else 0.0)
 
 
 def one(rng: np.random.Generator, n: int, pa: float, pb: float, corr: float, weighted: bool) -> dict[str, float]:
@@ -62,7 +68,7 @@ def one(rng: np.random.Generator, n: int, pa: float, pb: float, corr: float, wei
     keys = [f"eval:{i}" for i in range(n)]
     terms_ab = [(1.0, keys, a, b)]
     if weighted:
-        fa, fb = faith(rng, a), faith(rng, b)
+        fa, fb = a * faith(rng, a), b * faith(rng, b)  # supported accuracy: 0 on a wrong answer
         terms_ab.append((FAITH_WEIGHT, keys, fa, fb))
         score_a, score_b = a.mean() + FAITH_WEIGHT * fa.mean(), b.mean() + FAITH_WEIGHT * fb.mean()
     else:
@@ -86,7 +92,7 @@ SETTINGS = {"null": "null", "lead": "A leads +0.15", "edge": "B behind by the ma
 
 def run(sims: int, ns: list[int], ps: list[float], weighted: bool, seed: int,
         pairs: tuple[str, ...] = ("independent", "correlated"), settings: tuple[str, ...] = tuple(SETTINGS)) -> None:
-    print(f"endpoint: {'accuracy + 0.25 x faithfulness' if weighted else 'accuracy (0/1)'}; {sims} simulations "
+    print(f"endpoint: {'accuracy + 0.25 x supported accuracy' if weighted else 'accuracy (0/1)'}; {sims} simulations "
           f"per row; margin {DEFAULT_MARGIN}; Monte Carlo error at 0.05: +-{math.sqrt(0.05 * 0.95 / sims):.4f}")
     print("| n | p(B) | pairs | setting | best (false +) | best A (power) | as good B | inconclusive | "
           "covers B-A | covers p(A) |")
@@ -109,14 +115,48 @@ def run(sims: int, ns: list[int], ps: list[float], weighted: bool, seed: int,
                           f"{rate['covers_a']:.3f} |", flush=True)
 
 
+def shown_null(rng: np.random.Generator, n: int, p: float, corr: float) -> bool:
+    """Three equally good strategies decided as `recommend` does: does the grouped sentence claim any is shown
+    behind another?"""
+    from harness.recommend import Part, group_shown
+
+    names = ("A", "B", "C")
+    z = rng.normal(size=n)
+    scores = {s: (math.sqrt(corr) * z + math.sqrt(1 - corr) * rng.normal(size=n) < norm.ppf(p)).astype(float)
+              for s in names}
+    samples = [{"scenario": "sc", "strategy": s, "eval_set": "eval", "item_id": f"e{i}", "scores": {"accuracy": v}}
+               for s in names for i, v in enumerate(scores[s])]
+    ranked = sorted(names, key=lambda s: (-scores[s].mean(), s))
+    leader, others = ranked[0], list(ranked[1:])
+    keys = [f"eval:e{i}" for i in range(n)]
+    pairs = {o: [(1.0, keys, scores[leader], scores[o])] for o in others}
+    v = decide(leader, others, {s: float(i) for i, s in enumerate(names)}, pairs, DEFAULT_MARGIN)
+    _, behind = group_shown(samples, "sc", v, [Part("accuracy", "eval", "accuracy", "accuracy", 1.0)])
+    return bool(behind)
+
+
+def run_shown(sims: int, ns: list[int], ps: list[float], seed: int) -> None:
+    print(f"three equally good strategies; {sims} simulations per row; Monte Carlo error at 0.05: "
+          f"+-{math.sqrt(0.05 * 0.95 / sims):.4f}")
+    print("| n | p | pairs | any 'shown behind' (false +) |")
+    print("|---|---|---|---|")
+    rng = np.random.default_rng(seed)
+    for n in ns:
+        for p in ps:
+            for label, corr in (("independent", 0.0), ("correlated", CORRELATION)):
+                rate = float(np.mean([shown_null(rng, n, p, corr) for _ in range(sims)]))
+                print(f"| {n} | {p:g} | {label} | {rate:.3f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sims", type=int, default=2000)
     ap.add_argument("--n", default="24,60,200")
     ap.add_argument("--p", default="0.05,0.3,0.5")
     ap.add_argument("--weighted", action="store_true", help="the default decision score: accuracy + 0.25 x "
-                                                             "faithfulness (slower: permutation and BCa)")
+                                                             "supported accuracy (slower: permutation and BCa)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shown", action="store_true", help="three equally good strategies: false 'shown behind'")
     ap.add_argument("--pairs", default="independent,correlated")
     ap.add_argument("--setting", default=",".join(SETTINGS), help=f"rows to keep: {', '.join(SETTINGS)}")
     a = ap.parse_args()
@@ -125,6 +165,10 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown --pairs or --setting value(s): {', '.join(unknown)}")
     start = time.perf_counter()
+    if a.shown:
+        run_shown(a.sims, [int(x) for x in a.n.split(",")], [float(x) for x in a.p.split(",")], a.seed)
+        print(f"\n{time.perf_counter() - start:.0f} s")
+        return
     run(a.sims, [int(x) for x in a.n.split(",")], [float(x) for x in a.p.split(",")], a.weighted, a.seed, pairs,
         settings)
     print(f"\n{time.perf_counter() - start:.0f} s")

@@ -192,7 +192,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({name: r.as_dict() for name, r in recs.items()}, indent=2, default=str))
     else:
-        print(render_text(recs))
+        print(render_text(recs, details=args.details))
     return 0
 
 
@@ -488,6 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--run", required=True, type=Path, help="a run folder written by harness run")
     _add_constraint_args(rc)
     rc.add_argument("--json", action="store_true", help="machine-readable output keyed by scenario")
+    rc.add_argument("--details", action="store_true",
+                    help="the evidence behind each verdict: every comparison, exclusion, slice, flip and caveat")
     rc.set_defaults(func=_cmd_recommend)
 
     rp = sub.add_parser("report", help="write the decision report (html, md or pdf) from a run folder")
@@ -528,8 +530,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a scheduler, `timeout`, systemd or a container stopping harness) stops it as Ctrl-C does: by
+    KeyboardInterrupt, so a run kills the cell it is computing and exits with the finished cells kept. By
+    default SIGTERM ends the interpreter at once and leaves its cell processes running, reparented to init."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _stop_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except HarnessError as exc:

@@ -29,12 +29,9 @@ from harness.constraints import DATA_CHANGES, STALENESS, Constraints
 from harness.metrics import get as metric
 from harness.metrics import sliced
 from harness.results import UNDER_TRAINED_BELOW, item_scores, under_trained_note
-from harness.stats import ALPHA, Term
+from harness.stats import ALPHA, Paired, Term, holm, weighted_paired
 from harness.verdict import Comparison, Verdict, compare, decide
 
-# accuracy at or below this for every strategy: the measured model writes (almost) no right answer here,
-# so accuracy cannot separate the strategies and partial credit must (one item of 24 is 0.04)
-NEAR_ZERO = 0.05
 # the scorers' partial credit, most specific first: right JSON fields, stated facts the question does not give.
 # Not token F1: a wrong answer in the reference's wording, or the question repeated, earns it
 PARTIAL_CREDIT = ("field_accuracy", "fact_recall")
@@ -97,11 +94,19 @@ class Recommendation:
     margin: float = math.nan
     endpoint: list[dict[str, Any]] = field(default_factory=list)  # the decision score's parts: label, weight
     quantity: str = ""  # the decision score in words
-    nobody_answers: bool = False  # every strategy at or below NEAR_ZERO: ranked by partial credit
+    nobody_answers: bool = False  # no strategy writes significantly more right answers than none (floor_test)
+    # the floor's test: the strategy with the most right answers against none, on the accuracy terms
+    floor_strategy: str | None = None
+    floor_p: float = math.nan
     excluded: dict[str, str] = field(default_factory=dict)
     comparisons: list[dict[str, Any]] = field(default_factory=list)  # every other allowed one vs the leader
     secondary: list[dict[str, Any]] = field(default_factory=list)  # the same per weighted metric, with direction
     untested: list[str] = field(default_factory=list)
+    # what the tests show, grouped (group_shown): the leader and those not told apart from it, and per
+    # strategy shown behind the leader, which of that top group it is shown behind
+    top_group: list[str] = field(default_factory=list)
+    shown_behind: dict[str, list[str]] = field(default_factory=dict)
+    shown: str = ""  # the same in one sentence
     pareto: list[str] = field(default_factory=list)
     flips: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
@@ -236,6 +241,29 @@ def item_terms(samples: list[dict[str, Any]], scenario: str, a: str, b: str, par
     return terms or None
 
 
+def floor_test(samples: list[dict[str, Any]], scenario: str, strategies: list[str],
+               parts: list[Part]) -> tuple[str | None, float]:
+    """Whether accuracy has signal here: (the strategy with the most right answers, its p against none).
+
+    Each strategy's accuracy terms are tested against a strategy that writes no right answer, on the same
+    items, with the verdict's own paired test (exact McNemar on 0/1 scores: 2 x 0.5^k for k right answers,
+    so 6 right answers are needed at alpha 0.05 whatever the number of items; a sign-flip test on graded
+    ones). p is NaN where nothing was measured. A fixed bar (0.05 of accuracy) called 2 right of 24 signal."""
+    best: tuple[str | None, Paired | None] = (None, None)
+    for s in strategies:
+        terms: list[Term] = []
+        for p in parts:
+            xs = item_scores(samples, p.eval_set, p.key, scenario, s)
+            if xs:
+                keys = sorted(xs)
+                terms.append((p.weight, [f"{p.eval_set}:{i}" for i in keys], [0.0] * len(keys), [xs[i] for i in keys]))
+        if terms:
+            r = weighted_paired(terms)
+            if best[1] is None or (r.diff, -r.p) > (best[1].diff, -best[1].p):
+                best = (s, r)
+    return best[0], (best[1].p if best[1] is not None and best[1].diff > 0 else 1.0 if best[1] else math.nan)
+
+
 def pareto_front(cands: list[Candidate]) -> list[str]:
     """Strategies no other beats on the decision score, peak memory and training time at once."""
     flags = non_dominated([(_nz(c.score), c.peak_gb, c.train_hours) for c in cands])
@@ -249,7 +277,48 @@ def _cost(cands: list[Candidate]) -> None:
         c.cost = 0.5 * c.peak_gb / max_mem + 0.5 * c.train_hours / max_train
 
 
-def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]], k: Constraints) -> Recommendation:
+def group_shown(samples: list[dict[str, Any]], scenario: str, v: Verdict, parts: list[Part]
+                ) -> tuple[list[str], dict[str, list[str]]]:
+    """(top group, strategy -> the top-group members it is shown behind) from the verdict's comparisons and,
+    for each strategy shown behind the leader, its paired test against every other member of the top group
+    (Holm over those added comparisons): "rag and baseline shown behind lora and hybrid" only where each of
+    those four tests says so."""
+    top = [v.leader] + [c.other for c in v.comparisons if not (c.separated and c.direction == "behind")]
+    top += [u for u in v.untested if u not in top]
+    behind = {c.other: [v.leader] for c in v.comparisons if c.separated and c.direction == "behind"}
+    extra = [(t, b) for b in behind for t in top[1:]]
+    results = {}
+    for t, b in extra:
+        terms = item_terms(samples, scenario, t, b, parts)
+        if terms is not None:
+            results[(t, b)] = weighted_paired(terms)
+    adjusted = dict(zip(results, holm([r.p for r in results.values()])))
+    for (t, b), r in results.items():
+        if adjusted[(t, b)] < ALPHA and r.direction == "behind":
+            behind[b].append(t)
+    return top, behind
+
+
+def shown_sentence(top: list[str], behind: dict[str, list[str]]) -> str:
+    """What the tests show, in one sentence: who is shown behind whom, and who is not told apart."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for b, above in behind.items():
+        groups.setdefault(tuple(a for a in top if a in above), []).append(b)
+    clauses = [f"{_and(members)} shown behind {_and(list(above))}" for above, members in groups.items()]
+    if len(top) > 1:
+        clauses.append(f"{_and(top)} not told apart")
+    if not clauses:
+        return "nothing is shown: only one strategy was compared"
+    return "; ".join(clauses)
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]], k: Constraints,
+            explain: bool = True) -> Recommendation:
+    """The decision for one scenario; explain=False skips what only the text needs (the flips re-decide)."""
     rec = Recommendation(scenario, k.describe(), None, None, True, margin=k.margin)
     has_update = any(not math.isnan(c.accuracy_updated) for c in cands)
     allowed = []
@@ -265,8 +334,15 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         upd = c.accuracy_updated if not math.isnan(c.accuracy_updated) else c.accuracy
         c.effective_accuracy = (1 - u) * _nz(c.accuracy) + u * _nz(upd)
     judged = all(c.scorer in REFERENCE_SCORERS and not math.isnan(c.answer_correctness) for c in cands)
-    floor = rec.nobody_answers = not judged and all(_nz(c.effective_accuracy) <= NEAR_ZERO for c in cands)
-    parts = endpoint(k, has_update, floor, _partial_metric(cands) if floor else None, judged)
+    accuracy_parts = [p for p in endpoint(k, has_update, False, None, judged) if p.key != "supported_accuracy"]
+    rec.floor_strategy, rec.floor_p = floor_test(samples, scenario, [c.strategy for c in cands], accuracy_parts)
+    floor = rec.nobody_answers = not judged and not rec.floor_p < ALPHA
+    partial = _partial_metric(cands) if floor else None
+    # below the floor: partial credit where the scorer gives one; else, where some right answers were written,
+    # still accuracy (the verdict's tests then say it is not shown), never cost alone over a strategy that
+    # answers; cost alone only where no strategy wrote a single right answer
+    below = floor and (partial is not None or not any(_nz(c.effective_accuracy) > 0 for c in cands))
+    parts = endpoint(k, has_update, below, partial, judged)
     rec.endpoint, rec.quantity = [{"label": p.label, "weight": p.weight} for p in parts], describe(parts)
     for c in cands:
         c.score = sum(p.weight * _value(c, p) for p in parts) if parts else -c.cost
@@ -290,6 +366,11 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     rec.recommended = verdict.recommended
     rec.comparisons = [asdict(c) for c in verdict.comparisons]
     rec.untested = verdict.untested
+    if not explain:
+        return rec
+    if parts and verdict.comparisons:
+        rec.top_group, rec.shown_behind = group_shown(samples, scenario, verdict, parts)
+        rec.shown = shown_sentence(rec.top_group, rec.shown_behind)
     rec.secondary = [asdict(c) for c in _secondary(samples, scenario, leader.strategy, others, parts)]
     rec.runner_up = next((c.strategy for c in ranked if c.strategy != rec.recommended), None)
     rec.pareto = pareto_front(allowed or cands)
@@ -297,7 +378,7 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     rec.headline = _headline(rec, verdict)
     rec.rationale = _rationale(rec, verdict, cands, k, has_update)
     if floor:
-        rec.rationale.insert(0, _floor_line(cands, parts))
+        rec.rationale.insert(0, _floor_line(rec, cands, parts))
     rec.rationale += _slice_lines(cands)
     rec.caveats = _caveats(rec, cands, k)
     rec.caveats += _capacity_caveats(cands, chosen, floor)
@@ -332,15 +413,25 @@ def _p(c: Comparison) -> str:
     return f"{c.test} p {_pv(c.p)}{corrected}"
 
 
-def _needed(c: Comparison) -> str:
+REALISTIC_ITEMS = 10_000  # beyond this, a count of items reads as a joke, not as advice: it is said in words
+
+
+def _needed(c: Comparison, margin: float) -> str:
+    """How many items would answer the question the data can answer: inside the margin, whether the other is
+    as good within it; outside it, whether they differ."""
     if c.items_needed is None:
         return (f"no difference was measured on their {c.n_items} shared items, so more items at this difference "
                 "would not tell them apart")
+    question = (f"to show {c.other} as good within the margin of {margin:g}" if c.needed_for == "non_inferior"
+                else "to tell them apart")
+    if c.items_needed > REALISTIC_ITEMS:
+        return (f"{question} would take more than {REALISTIC_ITEMS:,} items, beyond any realistic eval set: at this "
+                "difference, for a buyer they are equivalent in all but name")
     more = c.items_needed - c.n_items
     tail = f"{c.items_needed} in all, for 80% power at alpha = {c.alpha_used:.3g}"
-    return (f"about {more} more questions would ({tail})" if more > 0 else
-            f"the {c.n_items} questions already asked should have sufficed ({tail}); the observed difference may "
-            "be smaller than it looks")
+    return (f"{question}, about {more} more items would ({tail})" if more > 0 else
+            f"the {c.n_items} items already asked should have sufficed {question} ({tail}); the observed difference "
+            "may be smaller than it looks")
 
 
 def _headline(rec: Recommendation, v: Verdict) -> str:
@@ -369,17 +460,23 @@ def _headline(rec: Recommendation, v: Verdict) -> str:
         return (f"The data cannot tell {v.leader} from {v.alternative} (no shared per-item scores); {v.leader} "
                 "leads provisionally.")
     return (f"The data cannot yet tell {v.leader} from {v.alternative}: {v.leader} leads by {_lead(c)} on "
-            f"{v.quantity} ({_p(c)}); {_needed(c)}. {v.leader} leads provisionally.")
+            f"{v.quantity} ({_p(c)}); {_needed(c, v.margin)}. {v.leader} leads provisionally.")
 
 
-def _floor_line(cands: list[Candidate], parts: list[Part]) -> str:
+def _floor_line(rec: Recommendation, cands: list[Candidate], parts: list[Part]) -> str:
     best = max(_nz(c.effective_accuracy) for c in cands)
-    line = (f"No strategy writes right answers here (accuracy at most {best:.2f} for every strategy): the measured "
-            "model is too small for this scenario, and accuracy cannot separate the strategies.")
-    if parts:
+    test = (f"; the most, {rec.floor_strategy}, against none: p {_pv(rec.floor_p)}" if rec.floor_strategy
+            and not math.isnan(rec.floor_p) else "")
+    line = (f"No strategy writes significantly more right answers than none here (accuracy at most {best:.2f}"
+            f"{test}): the measured model is too small for this scenario, and accuracy cannot separate the "
+            "strategies.")
+    if parts and parts[0].label in PARTIAL_CREDIT:
         p = parts[0].label
         return line + (f" They are ranked by {p} ({metric(p).label}) instead; faithfulness is left out "
                        "because it also rewards answers that answer nothing (a copied passage, a bare citation).")
+    if parts:
+        return line + (" No partial-credit measure is available: they are still ranked by the right answers they "
+                       "wrote, and no lead among them is shown.")
     return line + (" No partial-credit measure is available: the ranking below rests on cost alone (half peak "
                    "memory, half training time), and faithfulness is left out.")
 
@@ -514,7 +611,7 @@ def _flips(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]],
     def other(k2: Constraints) -> str | None:
         """The choice under k2, where it answers: a strategy with no credit on the decision score (it writes
         no right answer, no right field, no fact) is never offered as the alternative."""
-        r = _decide(scenario, [replace(x) for x in cands], samples, k2)
+        r = _decide(scenario, [replace(x) for x in cands], samples, k2, explain=False)
         if not r.meets_constraints:
             return None
         score = next(x["score"] for x in r.candidates if x["strategy"] == r.recommended)
@@ -551,16 +648,48 @@ def recommend(frame: Any, samples: list[dict[str, Any]], constraints: Constraint
     return out
 
 
-def render_text(recs: dict[str, Recommendation]) -> str:
+def decided_on(rec: Recommendation) -> str:
+    """The measure that decided, and why that one."""
+    if not rec.endpoint:
+        return f"{rec.quantity}: no strategy wrote a right answer, and no partial credit was measured"
+    if rec.nobody_answers and rec.quantity in PARTIAL_CREDIT:
+        why = (f" (the most, {rec.floor_strategy}, p {_pv(rec.floor_p)} against none)" if rec.floor_strategy
+               and not math.isnan(rec.floor_p) else "")
+        return (f"{rec.quantity} ({metric(rec.quantity).label}): no strategy writes significantly more right "
+                f"answers than none{why}")
+    if rec.nobody_answers:
+        return f"{rec.quantity}, though no strategy writes significantly more right answers than none"
+    return rec.quantity
+
+
+def main_caveat(rec: Recommendation) -> str | None:
+    """The caveat a buyer must read first: the model's capacity, then the chosen strategy's training."""
+    for c in rec.caveats:
+        if c.startswith(("No strategy answers", "The measured model recognises")):
+            return c
+    return next((c for c in rec.caveats if c.startswith(f"{rec.recommended} ")), rec.caveats[0] if rec.caveats
+                else None)
+
+
+def render_text(recs: dict[str, Recommendation], details: bool = False) -> str:
+    """At most four lines a scenario: the verdict, the measure that decided, what is shown, the caveat that
+    matters most; with details, the whole rationale, the flips and every caveat after them."""
     lines = []
     for rec in recs.values():
-        lines.append(f"== {rec.scenario}")
-        lines.append(f"recommended: {rec.recommended} ({KIND_WORDS[rec.verdict]})"
-                     + (f"   runner-up: {rec.runner_up}" if rec.runner_up else "")
-                     + ("" if rec.meets_constraints else "   (NO strategy meets the constraints: closest shown)"))
-        lines.append(f"constraints: {rec.constraints}")
-        lines += [f"  - {line}" for line in rec.rationale]
-        if rec.flips:
-            lines.append("  would change: " + "; ".join(rec.flips))
-        lines += [f"  caveat: {c}" for c in rec.caveats]
+        lines.append(f"{rec.scenario}: {rec.recommended} ({KIND_WORDS[rec.verdict]}). {rec.headline}"
+                     + ("" if rec.meets_constraints else " NO strategy meets the constraints: the closest is named."))
+        lines.append(f"  decided on: {decided_on(rec)}")
+        if rec.shown:
+            lines.append(f"  shown: {rec.shown}")
+        caveat = main_caveat(rec)
+        if caveat:
+            lines.append(f"  caveat: {caveat}")
+        if details:
+            lines.append(f"  constraints: {rec.constraints}")
+            lines += [f"  - {line}" for line in rec.rationale]
+            if rec.flips:
+                lines.append("  would change: " + "; ".join(rec.flips))
+            lines += [f"  caveat: {c}" for c in rec.caveats if c != caveat]
+    if lines and not details:
+        lines.append("(harness recommend --details: the evidence behind each line)")
     return "\n".join(lines) if lines else "no finished cells in this run: nothing to recommend yet"

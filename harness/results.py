@@ -42,7 +42,8 @@ ADDED_LATER = {"peak_reserved_memory_mb": math.nan, "train_reserved_memory_mb": 
                "infer_reserved_memory_mb": math.nan, "train_gradient_checkpointing": None, "node": None,
                "answer_correctness": math.nan, "answer_correctness_ci_low": math.nan,
                "answer_correctness_ci_high": math.nan, "index_precision": None, "answer_precision": None,
-               "latency_precision": None, "rag_prompt": None}
+               "latency_precision": None, "rag_prompt": None, "supported_accuracy": math.nan,
+               "supported_accuracy_ci_low": math.nan, "supported_accuracy_ci_high": math.nan}
 
 
 def columns() -> list[str]:

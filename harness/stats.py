@@ -13,6 +13,10 @@ Which test fits which score (Dror et al. 2018; Miller 2024, "Adding Error Bars t
   each item's whole weighted difference, and the terms' intervals combined by MOVER (Zou and Donner 2008:
   Newcombe's square-and-add, generalised), with the correlation of the terms' item differences. A BCa
   interval of the combined item differences covers only 0.77-0.92 at 24 items when few answers are right.
+  The two are approximations from different procedures and can disagree on whether the difference is zero
+  (an interval across zero beside p < 0.001 was seen); where they do, the interval shown is the test's own,
+  found by inverting it (the shifts of the item differences it does not reject), so a figure never says
+  two things.
 - many comparisons: Holm's step-down correction.
 No interval collapses: where every item scores the same, the bound is the share of items that could
 still differ (Clopper-Pearson of 0 of n) times the room the score has. Everything is deterministic.
@@ -203,10 +207,39 @@ def weighted_paired(terms: Sequence[Term], level: float = LEVEL, seed: int = SEE
             above += r * (hi_ - ti) * (hj - tj)
     p = sign_flip_p(d, seed)
     discordant = int((d != 0).sum())
-    return Paired(n=n, mean_a=float(ua.mean()), mean_b=float(ub.mean()), diff=est,
-                  ci_low=est - math.sqrt(max(below, 0.0)), ci_high=est + math.sqrt(max(above, 0.0)), p=p,
+    low, high = est - math.sqrt(max(below, 0.0)), est + math.sqrt(max(above, 0.0))
+    if (low > 0 or high < 0) != (p < 1 - level):
+        low, high = inverted_sign_flip_ci(d, p, level, seed)
+    return Paired(n=n, mean_a=float(ua.mean()), mean_b=float(ub.mean()), diff=est, ci_low=low, ci_high=high, p=p,
                   test="sign-flip permutation" + (" (exact)" if 0 < discordant <= EXACT_UP_TO else ""),
                   discordant=discordant, sd=float(d.std(ddof=1)) if n > 1 else math.nan)
+
+
+def inverted_sign_flip_ci(d: np.ndarray, p0: float, level: float = LEVEL, seed: int = SEED,
+                          steps: int = 30) -> tuple[float, float]:
+    """The interval of the mean difference that the sign-flip test gives: the shifts delta it does not reject
+    (p of d - delta at least 1 - level), each bound found by bisection between the mean and the farthest item
+    difference; zero is inside exactly when the test at zero (p0) does not reject."""
+    alpha = 1 - level
+    est = float(d.mean())
+    reach = float(np.abs(d - est).max()) + 1e-9
+
+    def kept(delta: float) -> bool:
+        return sign_flip_p(d - delta, seed) >= alpha
+
+    bounds = []
+    for far in (est - reach, est + reach):
+        near = est  # kept (the test does not reject the mean itself); `far` is rejected
+        for _ in range(steps):
+            mid = (near + far) / 2
+            near, far = (mid, far) if kept(mid) else (near, mid)
+        bounds.append(near)
+    low, high = bounds
+    if p0 >= alpha:  # the test keeps zero: so does its interval
+        low, high = min(low, 0.0), max(high, 0.0)
+    elif low <= 0 <= high:  # it rejects zero: the bound on zero's side stops short of it
+        low, high = (low, min(high, -1e-12)) if est < 0 else (max(low, 1e-12), high)
+    return low, high
 
 
 def _correlation(x: dict[str, float], y: dict[str, float]) -> float:
@@ -250,6 +283,23 @@ def items_needed(r: Paired, alpha: float = ALPHA, power: float = POWER) -> int |
             return None
         n = ((za + zb) * r.sd / abs(r.diff)) ** 2
     return int(math.ceil(n))
+
+
+def items_needed_non_inferior(r: Paired, margin: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """Items a paired test would need to show b non-inferior to a within `margin` (the lower bound of the
+    two-sided 1 - alpha interval of b - a above -margin) with `power`, if the true difference is the observed
+    one: n = ((z_a + z_b) sd / (diff + margin))^2, sd of the item differences (0/1: sqrt(psi - diff^2)).
+    None when the observed difference is at or below -margin (it cannot be shown) or nothing varies."""
+    from scipy.stats import norm
+
+    gap = r.diff + margin
+    if gap <= 0 or math.isnan(gap):
+        return None
+    sd = math.sqrt(max(r.discordant / r.n - r.diff ** 2, 0.0)) if r.test == "exact McNemar" else r.sd
+    if math.isnan(sd) or sd == 0:
+        return None
+    za, zb = norm.ppf(1 - alpha / 2), norm.ppf(power)
+    return int(math.ceil(((za + zb) * sd / gap) ** 2))
 
 
 def agreement(predicted: Sequence[bool], gold: Sequence[bool]) -> tuple[float, float]:

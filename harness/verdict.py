@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from harness.stats import ALPHA, LEVEL, Paired, Term, holm, items_needed, weighted_paired
+from harness.stats import ALPHA, LEVEL, Paired, Term, holm, items_needed, items_needed_non_inferior, weighted_paired
 
 Kind = Literal["best", "as_good", "inconclusive", "only"]
 
@@ -49,6 +49,9 @@ class Comparison:
     ni_level: float = math.nan
     items_needed: int | None = None  # items for 80% power at the corrected level, where not separated
     alpha_used: float = ALPHA  # the level items_needed is computed at
+    # the question items_needed answers: inside the margin (|diff| < margin) whether the other is as good
+    # ("non_inferior"), which the data can answer; outside it, whether they differ ("superior")
+    needed_for: str = "superior"
 
 
 @dataclass
@@ -110,7 +113,11 @@ def decide(leader: str, others: Sequence[str], cost: dict[str, float], pairs: Pa
     for c in comps:
         if not c.separated:
             c.alpha_used = alpha / m  # the worst case of Holm's steps: Bonferroni
-            c.items_needed = items_needed(results[c.other], alpha / m)
+            if abs(c.diff) < margin:  # inside the margin: showing "as good" is the question the data can answer
+                c.needed_for = "non_inferior"
+                c.items_needed = items_needed_non_inferior(results[c.other], margin, alpha / m)
+            else:
+                c.items_needed = items_needed(results[c.other], alpha / m)
     untested = [o for o in others if o not in pairs]
     shown_as_good = [o for o in cheaper if by[o].non_inferior]
     if shown_as_good:

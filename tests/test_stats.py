@@ -97,3 +97,33 @@ def test_rows_get_intervals_from_their_samples() -> None:
     assert row["accuracy_ci_high"] == 1.0 and row["accuracy_ci_low"] == pytest.approx(1 - proportion_ci(0, 4)[1])
     assert row["accuracy_updated_ci_low"] == 0.0 and row["accuracy_updated_ci_high"] == pytest.approx(0.6024, abs=1e-4)
     assert "faithfulness_ci_low" not in row  # undefined for every item: no interval, not a made-up one
+
+
+def test_a_weighted_difference_interval_never_contradicts_its_test() -> None:
+    """The decision score's interval (MOVER) and its test (sign-flip) are two procedures; seen on a business flow:
+    "-0.09 [-0.24, +0.06] ... p < 0.001". Where they disagree, the interval is the inverted test's, so over many
+    random paired runs an interval excludes zero exactly when p < 0.05."""
+    from unittest import mock
+
+    import numpy as np
+
+    import harness.stats as stats
+    from harness.stats import weighted_paired
+
+    rng = np.random.default_rng(3)
+    inverted = mock.patch.object(stats, "inverted_sign_flip_ci", wraps=stats.inverted_sign_flip_ci)
+    with inverted as spy:
+        _random_runs(rng, weighted_paired)
+    assert spy.call_count >= 1  # the two procedures did disagree in some runs (4 of 150 with this seed)
+
+
+def _random_runs(rng, weighted_paired) -> None:  # noqa: ANN001
+    for _ in range(150):
+        n = int(rng.choice([24, 60]))
+        pa, pb = rng.uniform(0, 0.6, 2)
+        acc_a, acc_b = (rng.random(n) < pa).astype(float), (rng.random(n) < pb).astype(float)
+        sup_a, sup_b = acc_a * rng.random(n), acc_b * rng.random(n)
+        keys = [f"e{i}" for i in range(n)]
+        r = weighted_paired([(1.0, keys, acc_a, acc_b), (0.25, keys, sup_a, sup_b)])
+        assert (r.ci_low > 0 or r.ci_high < 0) == (r.p < 0.05), (r.ci_low, r.ci_high, r.p)
+        assert r.ci_low <= r.diff <= r.ci_high
