@@ -24,7 +24,7 @@ from harness.errors import HarnessError
 from harness.faithfulness import CALIBRATION
 from harness.metrics import Metric, shown
 from harness.constraints import Constraints
-from harness.recommend import KIND_WORDS, Recommendation, recommend
+from harness.recommend import KIND_WORDS, Recommendation, decided_on, main_caveat, recommend
 from harness.results import read_run
 from harness.sizing import HEADROOM, KNOWN, Arch, Setting, gpu_for, predict
 from harness.views import matrix, qlora_vs_lora, slice_table, tradeoff_points
@@ -142,6 +142,12 @@ def build(run: Path, constraints: Constraints, target: Arch | None = None) -> Re
                   recs, charts(frame), target)
 
 
+def _reused(source: Any) -> str:
+    """" (lora's adapter)" for a row that borrowed another strategy's adapter; "" otherwise. Parquet reads an
+    absent value as NaN, which is truthy: qlora's and raft's rows were labelled as borrowing lora's."""
+    return f" ({source}'s adapter)" if isinstance(source, str) and source else ""
+
+
 def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
     """The report as (heading, blocks); a block is ("p", text) | ("list", [text]) | ("table", (head, rows))
     | ("chart", Chart). Text here is plain; the renderers escape it."""
@@ -153,8 +159,16 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
                      f"{dev.get('dtype')}{answered}), profile {m.get('profile', {}).get('name')}, "
                      f"seeds {m.get('seeds')}. "
                      f"Constraints assumed: {r.constraints.describe()}.")]
-    summary.append(("list", [rec.summary for rec in r.recs.values()]))
-    secs.append(("Executive summary", summary))
+    for name, rec in r.recs.items():  # the answer first: a verdict card per scenario, the numbers after
+        card = [f"{name}: {rec.recommended} ({KIND_WORDS[rec.verdict]}). {rec.headline}",
+                f"Decided on: {decided_on(rec)}."]
+        if rec.shown:
+            card.append(f"Shown: {rec.shown}.")
+        caveat = main_caveat(rec)
+        if caveat:
+            card.append(f"Caveat: {caveat}")
+        summary.append(("list", card))
+    secs.append(("Verdicts", summary))
 
     for name, rec in r.recs.items():
         rows = []
@@ -176,7 +190,7 @@ def _sections(r: Report) -> list[tuple[str, list[tuple[str, Any]]]]:
             blocks.append(("p", "Training, until each adapter fit its training split (the same rule for every "
                                 "strategy; time to fit is what a team pays, seconds per step what a step costs):"))
             blocks.append(("table", (["strategy", "epochs", "steps", "stopped", "s/step", "time to fit"],
-                                     [[t["strategy"] + (" (lora's adapter)" if t.get("train_reused_from") else ""),
+                                     [[t["strategy"] + _reused(t.get("train_reused_from")),
                                        _num(t.get("train_epochs"), 1), _num(t.get("train_steps"), 0),
                                        str(t.get("train_stop") or "–"), _num(t.get("train_seconds_per_step")),
                                        f"{_num(float(t['train_seconds']) / 60, 1)} min"]

@@ -30,7 +30,8 @@ def test_every_page_renders_on_a_real_run(smoke_run: Path, monkeypatch: pytest.M
         assert not at.exception, (page, at.exception)
         assert at.title and at.title[0].value, page
     at.switch_page("pages/overview.py").run()
-    assert any("recommended" in m.value for m in at.markdown)
+    md = [m.value for m in at.markdown]  # the verdict card first, then the numbers
+    assert md[0].startswith("**multi\\_fact\\_qa**: **") and md[1].startswith("**Decided on:**"), md[:3]
     at.switch_page("pages/compare_runs.py").run()
     at.text_input[1].input(str(smoke_run)).run()  # the run against itself: every delta is zero
     assert not at.exception and at.dataframe

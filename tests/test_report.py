@@ -23,13 +23,15 @@ def test_html_report_says_what_it_recommends_and_why(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run")
     out = write(run, "html", tmp_path / "r.html", Constraints(memory_gb=4))
     text = out.read_text()
-    assert "sc: lora (best, shown; accuracy 0.50" in text  # the one-sentence summary, from the numbers
+    # the answer first: the verdict card (verdict, the measure that decided, what is shown) before the numbers
+    assert "sc: lora (best, shown). lora is best" in text
+    assert text.index("Decided on: accuracy + 0.25 x supported accuracy.") < text.index("<h2>Evidence: sc</h2>")
     assert "lora is best: ahead of every other allowed strategy" in text
     assert "Excluded rag: peak memory 6.00 GB &gt; budget 4 GB." in text
     # the numbers the verdict rests on: lora against baseline, the only other allowed strategy
     assert "<th>p (Holm)</th>" in text and "<td>baseline</td><td>24</td><td>0.62</td><td>0.12</td>" in text
     assert "data:image/png;base64," in text  # charts embedded: the file stands alone
-    for heading in ("Executive summary", "Evidence: sc", "Hardware sizing", "Risks and caveats", "Methodology",
+    for heading in ("Verdicts", "Evidence: sc", "Hardware sizing", "Risks and caveats", "Methodology",
                     "Reproducibility manifest"):
         assert f"<h2>{heading}</h2>" in text
 
@@ -74,7 +76,7 @@ def test_pdf_report_opens_and_renders(tmp_path: Path) -> None:
         assert list(tmp_path.glob("page*.png"))
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        assert "Executive summary" in text and "sc: rag" in text
+        assert "Verdicts" in text and "sc: rag" in text
 
 
 def test_one_card_fit_rule() -> None:
@@ -125,3 +127,10 @@ def test_a_name_with_dollar_signs_is_drawn_as_text(tmp_path: Path) -> None:
     run = write_run(tmp_path / "run", scenario="cost $x$ per $y$ and $\\\\frac{a}{")
     text = write(run, "html", tmp_path / "r.html", Constraints()).read_text()
     assert "cost $x$ per $y$" in text and "data:image/png;base64," in text
+
+
+def test_only_a_borrowed_adapter_is_labelled_as_one() -> None:
+    """The report labelled qlora's and raft's training rows "(lora's adapter)": parquet's NaN is truthy."""
+    from harness.report import _reused
+
+    assert _reused(float("nan")) == "" and _reused(None) == "" and _reused("lora") == " (lora's adapter)"
