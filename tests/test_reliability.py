@@ -426,3 +426,49 @@ def test_a_run_folder_from_before_the_reserved_memory_columns_still_reads(smoke_
     frame.drop(columns=["train_peak_memory_mb"]).to_parquet(run / "results.parquet")
     with pytest.raises(HarnessError, match="missing columns train_peak_memory_mb"):
         read_run(run)
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_run_alone_leaves_no_process_of_the_run_behind(tiny_llama: Path, tmp_path: Path) -> None:
+    """A scheduler, `timeout` or a supervisor signals the run's own process, not its group: the run must kill the
+    cell it is computing (and its fork server) and exit, with the finished cells kept. Before, the cell went on
+    training, reparented to init. Waits on the processes' state, never on a fixed time."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache")}
+    run = subprocess.Popen([sys.executable, "-m", "harness", "run", "--model", str(tiny_llama), "--profile", "smoke",
+                            "--scenario", "multi_fact_qa", "--quiet", "--cell-process", "fresh",
+                            "--strategy", "baseline", "--strategy", "lora", "--strategy", "rag", "--strategy", "raft",
+                            "--out", str(tmp_path / "r")], env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def group() -> list[psutil.Process]:
+        out = []
+        for p in psutil.process_iter():
+            try:
+                if os.getpgid(p.pid) == run.pid:
+                    out.append(p)
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                continue
+        return out
+
+    def a_cell_is_running() -> bool:  # a process forked by the fork server, not by the run itself
+        return any(p.pid != run.pid and p.ppid() not in (run.pid, 1) for p in group() if p.is_running())
+
+    deadline = time.monotonic() + 300
+    while not a_cell_is_running():
+        assert run.poll() is None, run.stderr.read().decode() if run.stderr else ""
+        assert time.monotonic() < deadline, "no cell process started"
+        time.sleep(0.05)
+    os.kill(run.pid, signal.SIGTERM)  # the run's own process only
+    assert run.wait(timeout=120) == 130
+    deadline = time.monotonic() + 60
+    while group():
+        assert time.monotonic() < deadline, [(p.pid, p.name()) for p in group()]
+        time.sleep(0.1)

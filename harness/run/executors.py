@@ -120,6 +120,20 @@ def _in_fresh_process(cell: Cell, opts: RunOptions, deps: dict[str, dict[str, An
             row = base_row(cell, opts, node)
             return record(cell, {**row, "status": "failed",
                                  "error": "the cell's process died (killed by the system, e.g. out of memory)"}, [])
+        except BaseException:
+            # the run is being stopped (Ctrl-C, or SIGTERM from a scheduler, `timeout` or a supervisor, which
+            # harness.cli turns into KeyboardInterrupt): leaving the pool would wait for the cell to finish,
+            # so its process is killed first; the finished cells are already stored
+            _kill_workers(pool)
+            raise
+
+
+def _kill_workers(pool: Any) -> None:
+    """Kill a process pool's workers now (the standard library only offers to wait for them)."""
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        if proc.is_alive():
+            proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 def make_executor(name: str, ray_address: str | None = None, cpus_per_cell: float = 1) -> Executor:
     """The named executor; `ray` connects to (or starts) its cluster here, so a missing Ray or an

@@ -227,7 +227,17 @@ class RayExecutor:
                 raise RuntimeError(f"cells wait on dependencies that no task computes: {waiting}")
             progress.running(f"{len(running)} running: " + ", ".join(f"{c.scenario}/{c.strategy}"
                                                                      for c, _ in running.values()))
-            ready, _ = ray.wait(list(running), num_returns=1)
+            try:
+                ready, _ = ray.wait(list(running), num_returns=1)
+            except BaseException:
+                # the run is being stopped: its running cells are cancelled (their workers killed), not left
+                # computing on the cluster after the driver is gone
+                for ref, (_, actor) in running.items():
+                    if actor is None:
+                        ray.cancel(ref, force=True)
+                    else:
+                        ray.kill(actor)
+                raise
             for ref in ready:
                 cell, actor = running.pop(ref)
                 try:
