@@ -1,4 +1,5 @@
-"""Answer a cell's question sets and score them: accuracy, faithfulness, retrieval quality, mc_accuracy.
+"""Answer a cell's question sets and score them: accuracy, faithfulness, retrieval quality, mc_accuracy and
+recognition (the key facts' log-likelihood under the cell's own prompt, harness.recognition).
 
 Question sets: `eval` (held out), `update` (the changed corpus, answered without retraining) and, for
 cells with an adapter, `train` (a fixed sample of the cell's own training items: was the knowledge
@@ -23,6 +24,7 @@ from harness.lmeval import mc_records, mc_scores
 from harness.measure import track_peak_memory
 from harness.metrics import column, sliced
 from harness.prompts import closed_book, with_sources
+from harness.recognition import keyfact_loglik
 from harness.retrieval import passage
 from harness.retrieval_metrics import retrieval_scores
 from harness.scorers import SCORERS, Scorer
@@ -167,6 +169,8 @@ def answer_and_score(model: Any, strategy: Strategy, task: CellTask,
         _retrieval_quality(main, prof.top_k)
         _citations(main, ctx)
     _mc_accuracy(model, main, ctx, system, out, task.precision)
+    for sc, value in zip(main.scores, keyfact_loglik(model, ctx.tokenizer(), main.convs, main.items, task.precision)):
+        sc["keyfact_loglik"] = _none(value)
     out["answer_precision"] = task.precision
     out["scorer"] = scorer.name
 

@@ -136,6 +136,9 @@ for _m in (
            interval=True, compared=True, short="mc_acc", report="MC accuracy"),
     Metric("mc_accuracy_norm", "multiple-choice accuracy, length-normalised (lm-eval acc_norm)", "quality", "eval",
            interval=True, compared=True, short="mc_norm", report="MC acc_norm"),
+    Metric("keyfact_loglik", "recognition: mean log-likelihood per byte of the reference's key facts after the "
+           "strategy's own prompt (nats; higher is better)", "quality", "eval", interval=True, compared=True,
+           short="recog", report="recognition"),
     Metric("hit_at_k", "hit@k (any gold document among the retrieved)", "retrieval", "eval", short="hit_at_k",
            report="hit@k"),
     Metric("gold_recall_at_k", "gold recall@k (share of an item's gold documents among the retrieved)",

@@ -35,6 +35,9 @@ from harness.verdict import Comparison, Verdict, compare, decide
 # the scorers' partial credit, most specific first: right JSON fields, stated facts the question does not give.
 # Not token F1: a wrong answer in the reference's wording, or the question repeated, earns it
 PARTIAL_CREDIT = ("field_accuracy", "fact_recall")
+# below the floor, what decides first where every strategy has it: the key facts' log-likelihood under each
+# strategy's own prompt (harness.recognition), which has signal where writing has none, at every model size
+RECOGNITION = "keyfact_loglik"
 # scorers that only match words against a reference: with a judge (--judge), judged answer correctness is
 # their accuracy term, as a token overlap is not an answer being right
 REFERENCE_SCORERS = ("exact_match", "token_f1", "rouge_l")
@@ -146,7 +149,7 @@ def candidates_from(frame: Any) -> dict[str, list[Candidate]]:
             retrieves=bool(g["retrieves"].iloc[0]), citation_rate=mean("citation_rate"), train_accuracy=mean("train_accuracy"), n_seeds=len(g),
             mc_norm=mean("mc_accuracy_norm"), supported_accuracy=mean("supported_accuracy"),
             recognises_not_writes=bool(g["recognises_not_writes"].fillna(False).any()),
-            partial={m: mean(m) for m in (*PARTIAL_CREDIT, "json_valid_rate") if not math.isnan(mean(m))},
+            partial={m: mean(m) for m in (*PARTIAL_CREDIT, RECOGNITION, "json_valid_rate") if not math.isnan(mean(m))},
             scorer=str(g["scorer"].iloc[0]) if "scorer" in g else "", answer_correctness=mean("answer_correctness"),
             by_slice={m.slice: [mean(m.name), mean(f"n_items_{m.slice}")] for m in sliced()
                       if _nz(mean(f"n_items_{m.slice}")) > 0},
@@ -186,8 +189,9 @@ def _overshoot(c: Candidate, k: Constraints) -> float:
 
 
 def _partial_metric(cands: list[Candidate]) -> str | None:
-    """The partial-credit metric every candidate has, most specific first (None: the scorer gives none)."""
-    return next((m for m in PARTIAL_CREDIT if all(m in c.partial for c in cands)), None)
+    """What decides below the floor: recognition where every candidate has it, else the partial-credit metric
+    every candidate has, most specific first (None: neither was measured)."""
+    return next((m for m in (RECOGNITION, *PARTIAL_CREDIT) if all(m in c.partial for c in cands)), None)
 
 
 def endpoint(k: Constraints, has_update: bool, floor: bool, partial: str | None, judged: bool = False) -> list[Part]:
@@ -198,7 +202,8 @@ def endpoint(k: Constraints, has_update: bool, floor: bool, partial: str | None,
     (cost alone). judged: judged answer correctness stands for accuracy on the held-out set (reference-matching
     scorers)."""
     if floor:
-        return [Part(partial, "eval", partial, partial, 1.0)] if partial else []
+        label = "recognition" if partial == RECOGNITION else partial
+        return [Part(label, "eval", partial, partial, 1.0)] if partial else []
     u = STALENESS[k.data_changes] if has_update else 0.0
     scale = k.w_accuracy if k.w_accuracy > 0 else 1.0
     parts = []
@@ -357,7 +362,11 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     others = [c.strategy for c in ranked[1:]]
     if parts or not others:  # decide() names a lone strategy "only", whatever measures quality
         pairs = {o: t for o in others if (t := item_terms(samples, scenario, leader.strategy, o, parts)) is not None}
-        verdict = decide(leader.strategy, others, {c.strategy: c.cost for c in cands}, pairs, k.margin, ALPHA,
+        # the margin is in points of a score a buyer reads (accuracy); on recognition (nats a byte) there is
+        # none to trade for cost: a cheaper strategy must be shown as likely, not within 0.05 nats
+        margin = 0.0 if parts and parts[0].key == RECOGNITION else k.margin
+        rec.margin = margin
+        verdict = decide(leader.strategy, others, {c.strategy: c.cost for c in cands}, pairs, margin, ALPHA,
                          rec.quantity)
     else:  # nothing measures quality here: named by cost, and never called shown
         verdict = Verdict("inconclusive", leader.strategy, leader.strategy, others[0], k.margin,
@@ -381,7 +390,7 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         rec.rationale.insert(0, _floor_line(rec, cands, parts))
     rec.rationale += _slice_lines(cands)
     rec.caveats = _caveats(rec, cands, k)
-    rec.caveats += _capacity_caveats(cands, chosen, floor)
+    rec.caveats += _capacity_caveats(cands, chosen, floor, bool(parts) and parts[0].key == RECOGNITION)
     rec.summary = _summary(rec, chosen, k)
     return rec
 
@@ -470,6 +479,10 @@ def _floor_line(rec: Recommendation, cands: list[Candidate], parts: list[Part]) 
     line = (f"No strategy writes significantly more right answers than none here (accuracy at most {best:.2f}"
             f"{test}): the measured model is too small for this scenario, and accuracy cannot separate the "
             "strategies.")
+    if parts and parts[0].key == RECOGNITION:
+        return line + (" They are ranked on recognition instead: how likely each strategy finds the reference's "
+                       "key facts after its own prompt (log-likelihood per byte), which separates strategies where "
+                       "writing does not; partial credit and faithfulness are left out.")
     if parts and parts[0].label in PARTIAL_CREDIT:
         p = parts[0].label
         return line + (f" They are ranked by {p} ({metric(p).label}) instead; faithfulness is left out "
@@ -496,7 +509,8 @@ def _slice_lines(cands: list[Candidate]) -> list[str]:
     return out
 
 
-def _capacity_caveats(cands: list[Candidate], choice: Candidate, floor: bool) -> list[str]:
+def _capacity_caveats(cands: list[Candidate], choice: Candidate, floor: bool, on_recognition: bool = False
+                      ) -> list[str]:
     """Where the numbers are limited by the model under test, say so next to the recommendation."""
     out = []
     recog = [c for c in cands if c.recognises_not_writes]
@@ -509,6 +523,12 @@ def _capacity_caveats(cands: list[Candidate], choice: Candidate, floor: bool) ->
                    f"capacity limit of the model under test, which a larger target model may not share: the choice "
                    f"of {choice.strategy} holds for the measured model{top}. Re-run on the model you will deploy "
                    "(harness run --model PATH, on a GPU) before buying on this.")
+    if floor and on_recognition:
+        out.append(f"Decided on recognition: the measured model does not write these answers, so the choice of "
+                   f"{choice.strategy} rests on which strategy makes the right facts most likely, not on answers "
+                   "it wrote. A larger model that writes them may decide differently (likelihood rankings at "
+                   "~150M agree with those at 1B in about 80% of comparisons, DataDecide): re-run on the model "
+                   "you will deploy (harness run --model PATH, on a GPU) before buying on this.")
     if floor:
         fmt = sorted((c for c in cands if "json_valid_rate" in c.partial), key=lambda c: -c.partial["json_valid_rate"])
         shows = [f"{by_mc[0].strategy} recognises the answer most often (multiple choice {by_mc[0].mc_norm:.2f})"
@@ -615,7 +635,8 @@ def _flips(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]],
         if not r.meets_constraints:
             return None
         score = next(x["score"] for x in r.candidates if x["strategy"] == r.recommended)
-        return r.recommended if not r.endpoint or score > 0 else None
+        on_recognition = bool(r.endpoint) and r.endpoint[0]["label"] == "recognition"
+        return r.recommended if not r.endpoint or on_recognition or score > 0 else None
 
     if c.peak_gb > 0 and not (k.gpu_memory and c.memory_kind != "cuda"):
         below = c.peak_gb * 0.999
@@ -652,6 +673,9 @@ def decided_on(rec: Recommendation) -> str:
     """The measure that decided, and why that one."""
     if not rec.endpoint:
         return f"{rec.quantity}: no strategy wrote a right answer, and no partial credit was measured"
+    if rec.nobody_answers and rec.quantity == "recognition":
+        return (f"recognition ({metric(RECOGNITION).label}): the measured model does not write these answers (no "
+                f"strategy writes significantly more right ones than none)")
     if rec.nobody_answers and rec.quantity in PARTIAL_CREDIT:
         why = (f" (the most, {rec.floor_strategy}, p {_pv(rec.floor_p)} against none)" if rec.floor_strategy
                and not math.isnan(rec.floor_p) else "")
@@ -665,7 +689,7 @@ def decided_on(rec: Recommendation) -> str:
 def main_caveat(rec: Recommendation) -> str | None:
     """The caveat a buyer must read first: the model's capacity, then the chosen strategy's training."""
     for c in rec.caveats:
-        if c.startswith(("No strategy answers", "The measured model recognises")):
+        if c.startswith(("Decided on recognition", "No strategy answers", "The measured model recognises")):
             return c
     return next((c for c in rec.caveats if c.startswith(f"{rec.recommended} ")), rec.caveats[0] if rec.caveats
                 else None)

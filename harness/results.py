@@ -43,7 +43,8 @@ ADDED_LATER = {"peak_reserved_memory_mb": math.nan, "train_reserved_memory_mb": 
                "answer_correctness": math.nan, "answer_correctness_ci_low": math.nan,
                "answer_correctness_ci_high": math.nan, "index_precision": None, "answer_precision": None,
                "latency_precision": None, "rag_prompt": None, "supported_accuracy": math.nan,
-               "supported_accuracy_ci_low": math.nan, "supported_accuracy_ci_high": math.nan}
+               "supported_accuracy_ci_low": math.nan, "supported_accuracy_ci_high": math.nan,
+               "keyfact_loglik": math.nan, "keyfact_loglik_ci_low": math.nan, "keyfact_loglik_ci_high": math.nan}
 
 
 def columns() -> list[str]:

@@ -150,6 +150,16 @@ def test_free_form_items_run_end_to_end_on_the_tiny_model(tmp_path: Path, tiny_l
     assert df["accuracy"].between(0, 1).all() and (df["n_items"] == 4).all()
     assert df.loc["rag", "hit_at_k"] >= 0 and df.loc["rag", "index_seconds"] > 0
     assert df["mc_accuracy"].isna().all()  # no wrong options: not measured, never made up
+    # recognition needs no wrong options: every strategy has it, and it decides where nobody writes answers
+    assert df["keyfact_loglik"].notna().all() and (df["keyfact_loglik"] < 0).all()
+    from harness.constraints import Constraints
+    from harness.recommend import recommend
+    from harness.results import read_run
+
+    frame, samples, _ = read_run(tmp_path / "run")
+    rec = recommend(frame, samples, Constraints())[sc.name]
+    if rec.nobody_answers:  # the tiny random model writes none of these answers
+        assert rec.quantity == "recognition" and any(c.startswith("Decided on recognition") for c in rec.caveats)
 
 
 def test_scenarios_new_writes_key_facts_the_question_does_not_give(tmp_path: Path) -> None:

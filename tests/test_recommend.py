@@ -447,3 +447,26 @@ def test_inside_the_margin_the_items_needed_are_for_as_good() -> None:
     assert rec.verdict == "inconclusive" and c["needed_for"] == "non_inferior"
     assert 200 < c["items_needed"] < 10_000
     assert f"to show qlora as good within the margin of 0.05, about {c['items_needed'] - n} more items" in rec.headline
+
+
+def test_below_the_floor_recognition_decides_and_says_so() -> None:
+    """Seen on a team's help desk: no strategy writes right answers, the fine-tuned one learned the references'
+    wording, and the verdict named it with no word that the model cannot write these answers. Below the floor,
+    recognition (the key facts' log-likelihood under each strategy's own prompt) decides where every strategy
+    has it, with no margin to trade in nats, and the capacity caveat fires without any multiple choice."""
+    spec = {"lora": {"acc": hits(1), "mem_gb": 3.0, "train_s": 600, "train_acc": 1.0},
+            "rag": {"acc": hits(0), "mem_gb": 2.0, "retrieval": True},
+            "baseline": {"acc": hits(0), "mem_gb": 1.0}}
+    frame, samples = make_run(spec)
+    loglik = {"rag": [-1.0 - 0.01 * i for i in range(N)], "baseline": [-1.9 - 0.01 * i for i in range(N)],
+              "lora": [-2.4 - 0.01 * i for i in range(N)]}
+    _with_partial(frame, samples, "keyfact_loglik", loglik)
+    _with_partial(frame, samples, "fact_recall", {"lora": [0.5] * N, "rag": [0.0] * N, "baseline": [0.1] * N})
+    rec = recommend(frame, samples, Constraints())["sc"]
+    assert rec.nobody_answers and rec.quantity == "recognition" and rec.margin == 0.0
+    assert (rec.recommended, rec.verdict) == ("rag", "best")
+    assert rec.shown == "baseline and lora shown behind rag"
+    assert "They are ranked on recognition instead" in rec.rationale[0]
+    text = render_text({"sc": rec}).splitlines()
+    assert text[1].startswith("  decided on: recognition (") and "does not write these answers" in text[1]
+    assert text[3].startswith("  caveat: Decided on recognition: the measured model does not write these answers")

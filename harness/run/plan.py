@@ -23,8 +23,8 @@ from harness.strategies.base import examples_of
 # bump when a change makes cached cells incomparable with new ones (4: strategy flags in rows; 5: a cell's key
 # holds only its own training settings, so a change of the training rule re-runs only the cells it trains;
 # 6: a request's wait timed in the weights' own dtype on a CPU, generation.serving_precision; 7: facts the question
-# states earn nothing, faithfulness checks word coverage, supported_accuracy)
-CELL_FORMAT = 7
+# states earn nothing, faithfulness checks word coverage, supported_accuracy; 8: recognition, keyfact_loglik)
+CELL_FORMAT = 8
 # bump when the training loop changes what an adapter learns (3: LoRA init seeded per cell; 4: the stopping
 # rule, and the hardware in the key)
 TRAIN_FORMAT = 4
