@@ -65,6 +65,20 @@ def _middle_of_best(sweep: list[tuple[float, float, float]]) -> float:
     return tied[len(tied) // 2]
 
 
+def _sweep(scorer, tune: list[dict], label: str, settings: list[tuple[float, float]], varied: int  # noqa: ANN001
+           ) -> float:
+    """One table row per (threshold, coverage) setting on `tune`; returns the varied one's chosen value."""
+    print(f"| {label} | tune accuracy | tune kappa | tune false support |")
+    print("|---|---|---|---|")
+    sweep = []
+    for threshold, coverage in settings:
+        acc, kappa = agreement_at(scorer, threshold, tune, coverage=coverage)
+        value = (threshold, coverage)[varied]
+        sweep.append((acc, kappa, value))
+        print(f"| {value:.2f} | {acc:.2f} | {kappa:.2f} | {false_support(scorer, threshold, tune, coverage):.2f} |")
+    return _middle_of_best(sweep)
+
+
 def main() -> None:
     from harness.faithfulness import CALIBRATION, OfflineFaithfulness
     from harness.models import embedder_path
@@ -74,23 +88,9 @@ def main() -> None:
     every = cases()
     split = {name: [c for c in every if c["split"] == name] for name in SPLITS}
     print(f"{len(every)} labelled cases: " + ", ".join(f"{k} {len(v)}" for k, v in split.items()))
-    print("| threshold | tune accuracy | tune kappa |")
-    print("|---|---|---|")
-    sweep = []
-    for t in THRESHOLDS:
-        acc, kappa = agreement_at(scorer, t, split["tune"], coverage=0.0)
-        sweep.append((acc, kappa, t))
-        print(f"| {t:.2f} | {acc:.2f} | {kappa:.2f} |")
-    best = _middle_of_best(sweep)
-    print(f"\nthreshold chosen on tune: {best:.2f} (harness.faithfulness uses {CALIBRATION.threshold:.2f})")
-    print("\n| least word coverage | tune accuracy | tune kappa | tune false support |")
-    print("|---|---|---|---|")
-    sweep = []
-    for cov in COVERAGES:
-        acc, kappa = agreement_at(scorer, best, split["tune"], coverage=cov)
-        sweep.append((acc, kappa, cov))
-        print(f"| {cov:.2f} | {acc:.2f} | {kappa:.2f} | {false_support(scorer, best, split['tune'], cov):.2f} |")
-    cover = _middle_of_best(sweep)
+    best = _sweep(scorer, split["tune"], "threshold", [(t, 0.0) for t in THRESHOLDS], 0)
+    print(f"\nthreshold chosen on tune: {best:.2f} (harness.faithfulness uses {CALIBRATION.threshold:.2f})\n")
+    cover = _sweep(scorer, split["tune"], "least word coverage", [(best, c) for c in COVERAGES], 1)
     print(f"\ncoverage chosen on tune: {cover:.2f} (harness.faithfulness uses {CALIBRATION.coverage:.2f})\n")
     print("| split | cases | accuracy | kappa | false support | disagreements |")
     print("|---|---|---|---|---|---|")
