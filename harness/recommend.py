@@ -10,8 +10,10 @@ rationale so that it can be defended:
    weight, supported accuracy: a right answer's credit times the share of its claims the knowledge base
    supports, 0 for a wrong one. Faithfulness is thus a risk on the answers that answer, never a reward of
    its own: a copied passage, a bare citation or a fluent invention earns nothing (docs/decisions.md). When
-   no strategy writes right answers it is partial credit alone (right fields, stated facts beyond the
-   question's own), and when there is none of that, nothing: the ranking is then by cost, and says so.
+   no strategy writes significantly more right answers than none (floor_test), it is recognition (the key
+   facts' log-likelihood under each strategy's own prompt) where measured, else partial credit (right
+   fields, stated facts beyond the question's own); with neither, accuracy where any right answer was
+   written, else nothing: the ranking is then by cost, and says so.
 3. The allowed strategy with the highest decision score leads, and the verdict (harness.verdict) says
    whether it is best, whether a cheaper one is as good within the margin, or that the data cannot tell yet.
 Every sentence of the rationale is rendered from the decision record (`Recommendation`), so the text and
@@ -75,7 +77,8 @@ class Candidate:
     mc_norm: float = math.nan  # length-normalised multiple choice: does it recognise the answer?
     supported_accuracy: float = math.nan  # right answers' credit times their supported share (0 for wrong ones)
     recognises_not_writes: bool = False  # multiple choice clearly above writing (intervals apart)
-    partial: dict[str, float] = field(default_factory=dict)  # partial-credit metrics (fact_recall, ...)
+    # what can decide below the floor: recognition (keyfact_loglik) and partial credit (fact_recall, ...)
+    partial: dict[str, float] = field(default_factory=dict)
     scorer: str = ""
     answer_correctness: float = math.nan  # judged (--judge only)
     by_slice: dict[str, list[float]] = field(default_factory=dict)  # slice -> [accuracy, n items]
@@ -198,8 +201,8 @@ def endpoint(k: Constraints, has_update: bool, floor: bool, partial: str | None,
     """The decision score's parts, weights scaled so that accuracy counts 1 (the margin is in its points).
 
     Faithfulness enters only through supported accuracy (credit on right answers, times their supported share),
-    so no non-answer earns it. Below the near-zero bar, partial credit alone. Empty: no quality measure can rank
-    (cost alone). judged: judged answer correctness stands for accuracy on the held-out set (reference-matching
+    so no non-answer earns it. Below the floor (floor_test), recognition or partial credit alone. Empty: no quality
+    measure can rank (cost alone). judged: judged answer correctness stands for accuracy on the held-out set (reference-matching
     scorers)."""
     if floor:
         label = "recognition" if partial == RECOGNITION else partial
