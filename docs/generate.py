@@ -75,7 +75,7 @@ def results_page(run: Path) -> str:
     """The results table of one run folder, with the command, commit and date that produced it."""
     from harness.results import read_run
 
-    from harness.recommend import KIND_WORDS, Constraints, recommend
+    from harness.recommend import KIND_WORDS, Constraints, decided_on, main_caveat, recommend
 
     frame, samples, manifest = read_run(run)
     shown = run.relative_to(ROOT) if run.is_relative_to(ROOT) else run
@@ -90,19 +90,24 @@ def results_page(run: Path) -> str:
                   "shown, and re-running its command resumes it." if not manifest.get("complete") else
                   f"All {len(frame)} cells finished."),
              "", "Accuracy with its 95% Clopper-Pearson interval; per slice the accuracy and (items); "
-             "`train_acc` is the cell's own training items; `stop` is why training stopped.", "",
-             "| scenario | strategy | accuracy [95% CI] | seen | composed | unseen | changed | train_acc | mc_norm "
-             "| faithful | train s | epochs | stop | peak GB | p95 wait s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "`partial` is the scorer's partial credit (facts stated beyond the question's own, or right JSON fields); "
+             "`supp_acc` is supported accuracy (right answers times their supported share); `recog` is recognition "
+             "(the key facts' log-likelihood per byte after the strategy's own prompt, nats); `train_acc` is the "
+             "cell's own training items; `stop` is why training stopped.", "",
+             "| scenario | strategy | accuracy [95% CI] | seen | composed | unseen | changed | partial | supp_acc "
+             "| recog | mc_norm | faithful | train_acc | train s | epochs | stop | peak GB | p95 wait s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in ok.sort_values(["scenario", "strategy"]).iterrows():
         def sl(name: str) -> str:
             n = r.get(f"n_items_{name}")
             return "–" if n is None or n != n or n == 0 else f"{_fmt(r.get('accuracy_' + name))} ({int(n)})"
         ci = f"{_fmt(r['accuracy'])} [{_fmt(r.get('accuracy_ci_low'))}, {_fmt(r.get('accuracy_ci_high'))}]"
         peak = r.get("peak_memory_mb")
+        partial = r.get("field_accuracy") if r.get("field_accuracy") == r.get("field_accuracy") else r.get("fact_recall")
         lines.append(" | ".join([
             f"| {r['scenario']}", r["strategy"], ci, sl("seen"), sl("composed"), sl("unseen"), sl("changed"),
-            _fmt(r.get("train_accuracy")), _fmt(r.get("mc_accuracy_norm")), _fmt(r.get("faithfulness")),
+            _fmt(partial), _fmt(r.get("supported_accuracy")), _fmt(r.get("keyfact_loglik")),
+            _fmt(r.get("mc_accuracy_norm")), _fmt(r.get("faithfulness")), _fmt(r.get("train_accuracy")),
             _fmt(r.get("train_seconds"), 0) if r.get("fine_tuned") else "0",
             _fmt(r.get("train_epochs"), 0) if r.get("fine_tuned") else "–", _fmt(r.get("train_stop")),
             _fmt(peak / 1024 if peak == peak and peak is not None else None, 1), _fmt(r.get("latency_p95_s"), 1)]) + " |")
@@ -125,6 +130,10 @@ def results_page(run: Path) -> str:
               "with no constraints (no budgets, data never changes, citations optional, margin 0.05):", ""]
     for name, rec in recommend(frame, samples, Constraints()).items():
         lines.append(f"- **{name}**: {rec.recommended} ({KIND_WORDS[rec.verdict]}). {rec.headline}")
+        lines.append(f"  Decided on: {decided_on(rec)}." + (f" Shown: {rec.shown}." if rec.shown else ""))
+        caveat = main_caveat(rec)
+        if caveat:
+            lines.append(f"  Caveat: {caveat}")
     return "\n".join(lines) + "\n"
 
 

@@ -167,8 +167,17 @@ def paired(a: Sequence[float], b: Sequence[float], level: float = LEVEL, seed: i
             low, high = _bca(d, level, seed)
             if math.isnan(low) or math.isnan(high):
                 low, high = _flat(float(d.mean()), n, -1.0, 1.0, level)
+    low, high = _agreeing(d, low, high, p, level, seed)
     return Paired(n=n, mean_a=float(x.mean()), mean_b=float(y.mean()), diff=float(d.mean()), ci_low=low,
                   ci_high=high, p=p, test=test, discordant=discordant, sd=sd)
+
+
+def _agreeing(d: np.ndarray, low: float, high: float, p: float, level: float, seed: int) -> tuple[float, float]:
+    """The interval, or, where it and the test disagree on whether the difference is zero, the test's own
+    (inverted_sign_flip_ci: on 0/1 differences the sign-flip test at zero is the exact McNemar test)."""
+    if (low > 0 or high < 0) != (p < 1 - level):
+        return inverted_sign_flip_ci(d, p, level, seed)
+    return low, high
 
 
 # a weighted term of a decision score: (weight, item keys, a's item scores, b's item scores), in one item order
@@ -207,9 +216,7 @@ def weighted_paired(terms: Sequence[Term], level: float = LEVEL, seed: int = SEE
             above += r * (hi_ - ti) * (hj - tj)
     p = sign_flip_p(d, seed)
     discordant = int((d != 0).sum())
-    low, high = est - math.sqrt(max(below, 0.0)), est + math.sqrt(max(above, 0.0))
-    if (low > 0 or high < 0) != (p < 1 - level):
-        low, high = inverted_sign_flip_ci(d, p, level, seed)
+    low, high = _agreeing(d, est - math.sqrt(max(below, 0.0)), est + math.sqrt(max(above, 0.0)), p, level, seed)
     return Paired(n=n, mean_a=float(ua.mean()), mean_b=float(ub.mean()), diff=est, ci_low=low, ci_high=high, p=p,
                   test="sign-flip permutation" + (" (exact)" if 0 < discordant <= EXACT_UP_TO else ""),
                   discordant=discordant, sd=float(d.std(ddof=1)) if n > 1 else math.nan)

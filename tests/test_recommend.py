@@ -470,3 +470,15 @@ def test_below_the_floor_recognition_decides_and_says_so() -> None:
     text = render_text({"sc": rec}).splitlines()
     assert text[1].startswith("  decided on: recognition (") and "does not write these answers" in text[1]
     assert text[3].startswith("  caveat: Decided on recognition: the measured model does not write these answers")
+
+
+def test_no_interval_on_the_committed_run_contradicts_its_test() -> None:
+    """Every comparison `harness recommend --run docs/run` prints, on every part of the score: an interval of the
+    difference excludes zero exactly when its p is below 0.05."""
+    from harness.results import read_run
+
+    root = Path(__file__).resolve().parent.parent
+    frame, samples, _ = read_run(root / "docs" / "run")
+    for rec in recommend(frame, samples, Constraints()).values():
+        for c in rec.comparisons + rec.secondary:
+            assert (c["ci_low"] > 0 or c["ci_high"] < 0) == (c["p"] < 0.05), (rec.scenario, c)
