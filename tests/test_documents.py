@@ -158,8 +158,9 @@ def test_free_form_items_run_end_to_end_on_the_tiny_model(tmp_path: Path, tiny_l
 
     frame, samples, _ = read_run(tmp_path / "run")
     rec = recommend(frame, samples, Constraints())[sc.name]
-    if rec.nobody_answers:  # the tiny random model writes none of these answers
-        assert rec.quantity == "recognition" and any(c.startswith("Decided on recognition") for c in rec.caveats)
+    # the tiny random model writes none of these answers: recognition decides, and the caveat says so
+    assert rec.nobody_answers and rec.quantity == "recognition"
+    assert any(c.startswith("Decided on recognition") for c in rec.caveats)
 
 
 def test_scenarios_new_writes_key_facts_the_question_does_not_give(tmp_path: Path) -> None:
