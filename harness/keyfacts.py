@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from harness.faithfulness import content_items
-from harness.textnorm import STOP_WORDS, contains
+from harness.textnorm import STOP_WORDS, contains, normalize
 
 FALLBACK_WORDS = 2  # content words kept where the reference has no code, number or name
 # command-line options (-n, --no-verify), `quoted code`, snake_case identifiers, "36-month" (a number bound to its unit)
@@ -45,7 +45,7 @@ def key_facts(question: str, reference: str, document_frequency: Counter[str] | 
     for pattern in (_OPTION, _WHOLE_NUMBER):
         rest = pattern.sub(" ", rest)
     found += content_items(rest)
-    facts = _keep(found, question, reference)
+    facts = [_as_written(f, reference) for f in _keep(found, question, reference)]
     if facts:
         return facts
     return _rare_words(question, reference, document_frequency or Counter(), n_documents)
@@ -62,6 +62,21 @@ def _keep(found: Iterable[str], question: str, reference: str) -> list[str]:
             continue
         out = [o for o in out if not contains(f, o)] + [f]
     return out
+
+
+def _as_written(fact: str, reference: str) -> str:
+    """The fact as the reference writes it ("2,000 operating hours" for the normalised "2000 h"), so that a team
+    reads its own words and the reference's text can be located; the fact itself where no span matches."""
+    at = reference.lower().find(fact.lower())
+    if at >= 0:
+        return reference[at:at + len(fact)]
+    words = reference.split()
+    for size in range(1, 6):
+        for start in range(len(words) - size + 1):
+            span = " ".join(words[start:start + size]).strip(".,;:!?()[]\"'")
+            if normalize(span) == normalize(fact):
+                return span
+    return fact
 
 
 def _rare_words(question: str, reference: str, df: Counter[str], n_docs: int) -> list[str]:
