@@ -9,7 +9,7 @@ Which test fits which score (Dror et al. 2018; Miller 2024, "Adding Error Bars t
   Clopper-Pearson limits of the two proportions (with Wilson limits it covers 0.93 at 24 items).
 - the same with continuous scores: the sign-flip permutation test of the mean difference
   (`scipy.stats.permutation_test`, exact up to 2^16 sign patterns, seeded beyond) and the BCa interval.
-- a weighted sum of such means (the decision score, accuracy + 0.25 x faithfulness): the sign-flip test of
+- a weighted sum of such means (the decision score, accuracy + 0.25 x supported accuracy): the sign-flip test of
   each item's whole weighted difference, and the terms' intervals combined by MOVER (Zou and Donner 2008:
   Newcombe's square-and-add, generalised), with the correlation of the terms' item differences. A BCa
   interval of the combined item differences covers only 0.77-0.92 at 24 items when few answers are right.
