@@ -448,18 +448,19 @@ def test_sigterm_to_the_run_alone_leaves_no_process_of_the_run_behind(tiny_llama
                             "--out", str(tmp_path / "r")], env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def group() -> list[psutil.Process]:
+    def group() -> list[tuple[int, int, str]]:
+        """(pid, parent, name) of every live process of the run's group (a zombie is dead: it holds nothing)."""
         out = []
-        for p in psutil.process_iter():
+        for p in psutil.process_iter(["pid", "ppid", "name", "status"]):
             try:
-                if os.getpgid(p.pid) == run.pid:
-                    out.append(p)
+                if p.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(p.pid) == run.pid:
+                    out.append((p.pid, p.info["ppid"], p.info["name"]))
             except (ProcessLookupError, psutil.NoSuchProcess):
                 continue
         return out
 
     def a_cell_is_running() -> bool:  # a process forked by the fork server, not by the run itself
-        return any(p.pid != run.pid and p.ppid() not in (run.pid, 1) for p in group() if p.is_running())
+        return any(pid != run.pid and parent not in (run.pid, 1) for pid, parent, _ in group())
 
     deadline = time.monotonic() + 300
     while not a_cell_is_running():
@@ -470,5 +471,5 @@ def test_sigterm_to_the_run_alone_leaves_no_process_of_the_run_behind(tiny_llama
     assert run.wait(timeout=120) == 130
     deadline = time.monotonic() + 60
     while group():
-        assert time.monotonic() < deadline, [(p.pid, p.name()) for p in group()]
+        assert time.monotonic() < deadline, group()
         time.sleep(0.1)
