@@ -677,8 +677,9 @@ def decided_on(rec: Recommendation) -> str:
     if not rec.endpoint:
         return f"{rec.quantity}: no strategy wrote a right answer, and no partial credit was measured"
     if rec.nobody_answers and rec.quantity == "recognition":
-        return (f"recognition ({metric(RECOGNITION).label}): the measured model does not write these answers (no "
-                f"strategy writes significantly more right ones than none)")
+        return ("recognition, how likely each strategy finds the reference's key facts after its own prompt "
+                "(log-likelihood per byte): the measured model does not write these answers (no strategy writes "
+                "significantly more right ones than none)")
     if rec.nobody_answers and rec.quantity in PARTIAL_CREDIT:
         why = (f" (the most, {rec.floor_strategy}, p {_pv(rec.floor_p)} against none)" if rec.floor_strategy
                and not math.isnan(rec.floor_p) else "")
@@ -691,9 +692,10 @@ def decided_on(rec: Recommendation) -> str:
 
 def main_caveat(rec: Recommendation) -> str | None:
     """The caveat a buyer must read first: the model's capacity, then the chosen strategy's training."""
-    for c in rec.caveats:
-        if c.startswith(("Decided on recognition", "No strategy answers", "The measured model recognises")):
-            return c
+    for first in ("Decided on recognition", "No strategy answers", "The measured model recognises"):
+        for c in rec.caveats:
+            if c.startswith(first):
+                return c
     return next((c for c in rec.caveats if c.startswith(f"{rec.recommended} ")), rec.caveats[0] if rec.caveats
                 else None)
 

@@ -468,7 +468,7 @@ def test_below_the_floor_recognition_decides_and_says_so() -> None:
     assert rec.shown == "baseline and lora shown behind rag"
     assert "They are ranked on recognition instead" in rec.rationale[0]
     text = render_text({"sc": rec}).splitlines()
-    assert text[1].startswith("  decided on: recognition (") and "does not write these answers" in text[1]
+    assert text[1].startswith("  decided on: recognition, how likely") and "does not write these answers" in text[1]
     assert text[3].startswith("  caveat: Decided on recognition: the measured model does not write these answers")
 
 

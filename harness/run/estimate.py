@@ -40,8 +40,9 @@ NO_BASIS = "its basis, the embedded 135M model on a CPU, does not apply"
 # precision the run computes in (harness.models.answer_precision: training autocasts alike): a CPU with native
 # bf16 trains and answers under bf16 autocast, one without (AVX2 only) in fp32: the default matrix took 2.2x as long.
 BASES = {
-    # docs/run: commit 07e8db3, 18 cells, 37 min 57 s, a Xeon with AMX, 2026-12-03
-    "bfloat16": Basis("the cells of the committed quick run on a 2-core CPU with native bf16 (docs/run; bench/README.md)",
+    # bench/run-bf16 (the committed run until 2026-12-08): commit 07e8db3, 18 cells, 37 min 57 s, a Xeon with AMX,
+    # 2026-12-03
+    "bfloat16": Basis("the cells of a quick run on a 2-core CPU with native bf16 (bench/run-bf16; bench/README.md)",
                       {"closed_book": Rate(0.1911, 0.547, 0.98), "retrieval": Rate(0.0, 0.0, 1.30),
                        "raft": Rate(0.9937, 0.533, 1.43)}),
     # bench/run-fp32: commit b39965b, 18 cells, 83 min 49 s, an AMD EPYC with AVX2 only, 2026-12-03
