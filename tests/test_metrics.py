@@ -17,21 +17,25 @@ from harness.views import summary_table
 def test_the_derived_views_are_the_ones_the_code_used_to_spell_out() -> None:
     assert metrics.intervals() == {"accuracy": ("eval", "accuracy"), "accuracy_updated": ("update", "accuracy"),
                                    "train_accuracy": ("train", "accuracy"), "faithfulness": ("eval", "faithfulness"),
+                                   "supported_accuracy": ("eval", "supported_accuracy"),
                                    "groundedness": ("eval", "groundedness"),
                                    "answer_correctness": ("eval", "answer_correctness"),
                                    "mc_accuracy": ("eval", "mc_accuracy"),
-                                   "mc_accuracy_norm": ("eval", "mc_accuracy_norm")}
-    assert metrics.compared() == ("accuracy", "accuracy_updated", "faithfulness", "groundedness", "answer_correctness", "mc_accuracy",
-                                  "mc_accuracy_norm")
-    assert metrics.over_seeds() == ("accuracy", "accuracy_updated", "train_accuracy", "faithfulness", "groundedness",
-                                    "mc_accuracy", "mc_accuracy_norm", "train_seconds", "peak_memory_mb", "seconds_per_answer",
+                                   "mc_accuracy_norm": ("eval", "mc_accuracy_norm"),
+                                   "keyfact_loglik": ("eval", "keyfact_loglik")}
+    assert metrics.compared() == ("accuracy", "accuracy_updated", "faithfulness", "supported_accuracy", "groundedness",
+                                  "answer_correctness", "mc_accuracy", "mc_accuracy_norm", "keyfact_loglik")
+    assert metrics.over_seeds() == ("accuracy", "accuracy_updated", "train_accuracy", "faithfulness",
+                                    "supported_accuracy", "groundedness", "mc_accuracy", "mc_accuracy_norm",
+                                    "keyfact_loglik", "train_seconds", "peak_memory_mb", "seconds_per_answer",
                                     "latency_p95_s")
     assert list(metrics.headlines()) == ["accuracy", "accuracy_updated", "train_accuracy", "faithfulness",
-                                         "groundedness", "answer_correctness", "mc_accuracy", "mc_accuracy_norm", "accuracy_seen", "accuracy_composed",
+                                         "supported_accuracy", "groundedness", "answer_correctness", "mc_accuracy",
+                                         "mc_accuracy_norm", "keyfact_loglik", "accuracy_seen", "accuracy_composed",
                                          "accuracy_unseen", "accuracy_changed"]
-    assert [m.short for m in metrics.shown()] == ["accuracy", "acc_updated", "train_acc", "faithful", "grounded",
-                                                  "mc_acc", "mc_norm", "hit_at_k", "gold_rec", "train_s", "peak_mb",
-                                                  "s/answer", "p95_wait", "cites"]
+    assert [m.short for m in metrics.shown()] == ["accuracy", "acc_updated", "train_acc", "faithful", "supp_acc",
+                                                  "grounded", "mc_acc", "mc_norm", "recog", "hit_at_k", "gold_rec",
+                                                  "train_s", "peak_mb", "s/answer", "p95_wait", "cites"]
     assert [m.name for m in metrics.sliced()] == ["accuracy_seen", "accuracy_composed", "accuracy_unseen",
                                                   "accuracy_changed"]
 

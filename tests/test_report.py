@@ -28,8 +28,9 @@ def test_html_report_says_what_it_recommends_and_why(tmp_path: Path) -> None:
     assert text.index("Decided on: accuracy + 0.25 x supported accuracy.") < text.index("<h2>Evidence: sc</h2>")
     assert "lora is best: ahead of every other allowed strategy" in text
     assert "Excluded rag: peak memory 6.00 GB &gt; budget 4 GB." in text
-    # the numbers the verdict rests on: lora against baseline, the only other allowed strategy
-    assert "<th>p (Holm)</th>" in text and "<td>baseline</td><td>24</td><td>0.62</td><td>0.12</td>" in text
+    # the numbers the verdict rests on: lora against baseline, the only other allowed strategy (lora 12 right of 24
+    # at faithfulness 0.5: 0.5 + 0.25 x 0.25; baseline, none right, earns nothing for its faithfulness)
+    assert "<th>p (Holm)</th>" in text and "<td>baseline</td><td>24</td><td>0.56</td><td>0.00</td>" in text
     assert "data:image/png;base64," in text  # charts embedded: the file stands alone
     for heading in ("Verdicts", "Evidence: sc", "Hardware sizing", "Risks and caveats", "Methodology",
                     "Reproducibility manifest"):
