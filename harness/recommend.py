@@ -101,6 +101,7 @@ class Recommendation:
     endpoint: list[dict[str, Any]] = field(default_factory=list)  # the decision score's parts: label, weight
     quantity: str = ""  # the decision score in words
     nobody_answers: bool = False  # no strategy writes significantly more right answers than none (floor_test)
+    on_recognition: bool = False  # below the floor, recognition (keyfact_loglik) decided
     # the floor's test: the strategy with the most right answers against none, on the accuracy terms
     floor_strategy: str | None = None
     floor_p: float = math.nan
@@ -352,6 +353,7 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     below = floor and (partial is not None or not any(_nz(c.effective_accuracy) > 0 for c in cands))
     parts = endpoint(k, has_update, below, partial, judged)
     rec.endpoint, rec.quantity = [{"label": p.label, "weight": p.weight} for p in parts], describe(parts)
+    rec.on_recognition = bool(parts) and parts[0].key == RECOGNITION
     for c in cands:
         c.score = sum(p.weight * _value(c, p) for p in parts) if parts else -c.cost
     rec.candidates = [asdict(c) for c in sorted(cands, key=lambda c: (-c.score, c.cost))]
@@ -367,7 +369,7 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
         pairs = {o: t for o in others if (t := item_terms(samples, scenario, leader.strategy, o, parts)) is not None}
         # the margin is in points of a score a buyer reads (accuracy); on recognition (nats a byte) there is
         # none to trade for cost: a cheaper strategy must be shown as likely, not within 0.05 nats
-        margin = 0.0 if parts and parts[0].key == RECOGNITION else k.margin
+        margin = 0.0 if rec.on_recognition else k.margin
         rec.margin = margin
         verdict = decide(leader.strategy, others, {c.strategy: c.cost for c in cands}, pairs, margin, ALPHA,
                          rec.quantity)
@@ -390,10 +392,10 @@ def _decide(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]]
     rec.headline = _headline(rec, verdict)
     rec.rationale = _rationale(rec, verdict, cands, k, has_update)
     if floor:
-        rec.rationale.insert(0, _floor_line(rec, cands, parts))
+        rec.rationale.insert(0, _floor_line(rec, cands, parts))  # says which measure ranked below the floor
     rec.rationale += _slice_lines(cands)
     rec.caveats = _caveats(rec, cands, k)
-    rec.caveats += _capacity_caveats(cands, chosen, floor, bool(parts) and parts[0].key == RECOGNITION)
+    rec.caveats += _capacity_caveats(cands, chosen, floor, rec.on_recognition)
     rec.summary = _summary(rec, chosen, k)
     return rec
 
@@ -482,7 +484,7 @@ def _floor_line(rec: Recommendation, cands: list[Candidate], parts: list[Part]) 
     line = (f"No strategy writes significantly more right answers than none here (accuracy at most {best:.2f}"
             f"{test}): the measured model is too small for this scenario, and accuracy cannot separate the "
             "strategies.")
-    if parts and parts[0].key == RECOGNITION:
+    if rec.on_recognition:
         return line + (" They are ranked on recognition instead: how likely each strategy finds the reference's "
                        "key facts after its own prompt (log-likelihood per byte), which separates strategies where "
                        "writing does not; partial credit and faithfulness are left out.")
@@ -638,8 +640,7 @@ def _flips(scenario: str, cands: list[Candidate], samples: list[dict[str, Any]],
         if not r.meets_constraints:
             return None
         score = next(x["score"] for x in r.candidates if x["strategy"] == r.recommended)
-        on_recognition = bool(r.endpoint) and r.endpoint[0]["label"] == "recognition"
-        return r.recommended if not r.endpoint or on_recognition or score > 0 else None
+        return r.recommended if not r.endpoint or r.on_recognition or score > 0 else None
 
     if c.peak_gb > 0 and not (k.gpu_memory and c.memory_kind != "cuda"):
         below = c.peak_gb * 0.999
@@ -676,7 +677,7 @@ def decided_on(rec: Recommendation) -> str:
     """The measure that decided, and why that one."""
     if not rec.endpoint:
         return f"{rec.quantity}: no strategy wrote a right answer, and no partial credit was measured"
-    if rec.nobody_answers and rec.quantity == "recognition":
+    if rec.on_recognition:
         return ("recognition, how likely each strategy finds the reference's key facts after its own prompt "
                 "(log-likelihood per byte): the measured model does not write these answers (no strategy writes "
                 "significantly more right ones than none)")
